@@ -1,0 +1,54 @@
+"""Index agent: mentions.enriched.v1 → Elasticsearch monthly indices behind the alias.
+
+A batch is acknowledged only when every document in it is indexed (``_id`` =
+mention_id) or dead-lettered with the reason Elasticsearch gave; while the
+cluster is unreachable the agent waits and retries, holding the batch.
+"""
+
+from __future__ import annotations
+
+import faust
+
+from pipelines.agents.deadletters import DeadLetterer
+from pipelines.app import Topics
+from pipelines.settings import PipelineSettings
+from pipelines.sink.elastic import BulkIndexer, Doc
+from schemas.codec import decode, to_json
+from schemas.elastic import async_es_client, install_templates_async, monthly_index
+from schemas.models import EnrichedMention
+from schemas.retry import RetryPolicy, retry_async
+
+FOREVER_ES_SETUP = RetryPolicy(base=1.0, cap=30.0, max_attempts=None)
+
+
+class IndexingRejected(Exception):
+    """Elasticsearch will never accept this document as it is."""
+
+
+def register(app: faust.App, topics: Topics, settings: PipelineSettings) -> None:
+    """Declare the index agent on ``app``."""
+    dlq = DeadLetterer(topics.enriched_dlq, "index", settings.dead_letter_limit)
+    client = async_es_client(settings)
+    indexer = BulkIndexer(client)
+
+    @app.agent(topics.enriched, name="index")
+    async def index(stream: faust.StreamT[bytes]) -> None:
+        await retry_async(
+            lambda: install_templates_async(client, settings.index_prefix), FOREVER_ES_SETUP
+        )
+        async for events in stream.take_events(settings.index_batch_max, settings.index_batch_seconds):
+            docs = []
+            for event in events:
+                try:
+                    mention = decode(event.value, EnrichedMention)
+                except Exception as exc:
+                    await dlq.send(event, exc)
+                    continue
+                target = monthly_index(settings.index_prefix, "mentions", mention.created_at)
+                docs.append(Doc(target, mention.mention_id, to_json(mention), event))
+            outcome = await indexer.write(docs)
+            for event, reason in outcome.rejected:
+                await dlq.send(event, IndexingRejected(reason))
+            dlq.succeeded(outcome.indexed)
+
+    del index

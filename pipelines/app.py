@@ -1,0 +1,72 @@
+"""The Faust app: declared once, with its topics; agents live in ``pipelines.agents``.
+
+Run a worker with ``faust -A pipelines.app worker -l info``. Every agent is
+registered here, so one worker process runs enrichment, dedupe, indexing and
+routing; more workers share the partitions.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import faust
+
+from pipelines.settings import PipelineSettings
+from schemas.deadletter import dlq_topic
+from schemas.settings import load_settings
+
+
+@dataclass(frozen=True)
+class Topics:
+    """Physical topics the agents read and write (names carry the deployment's prefix)."""
+
+    raw: faust.TopicT
+    raw_dlq: faust.TopicT
+    dedupe: faust.TopicT
+    enriched: faust.TopicT
+    enriched_dlq: faust.TopicT
+    alerts: faust.TopicT
+    alerts_dlq: faust.TopicT
+
+
+def _bytes_topic(app: faust.App, name: str, **options: object) -> faust.TopicT:
+    return app.topic(name, key_type=bytes, value_type=bytes, key_serializer="raw", value_serializer="raw", **options)  # type: ignore[arg-type]
+
+
+def create_app(settings: PipelineSettings) -> tuple[faust.App, Topics]:
+    """Declare the app and its topics from settings."""
+    app = faust.App(
+        f"{settings.topic_prefix}{settings.app_id}",
+        broker=f"kafka://{settings.kafka_bootstrap}",
+        datadir=str(settings.datadir),
+        topic_partitions=settings.partitions,
+        producer_acks=-1,
+        consumer_auto_offset_reset="earliest",
+        web_port=settings.web_port,
+        web_host="127.0.0.1",
+        store="memory://",
+        broker_commit_every=200,
+        broker_commit_interval=1.0,
+    )
+    t = settings.topic
+    topics = Topics(
+        raw=_bytes_topic(app, t("mentions.raw.v1")),
+        raw_dlq=_bytes_topic(app, t(dlq_topic("mentions.raw.v1"))),
+        dedupe=_bytes_topic(
+            app, f"{settings.topic_prefix}{settings.app_id}-dedupe", internal=True, partitions=settings.partitions
+        ),
+        enriched=_bytes_topic(app, t("mentions.enriched.v1")),
+        enriched_dlq=_bytes_topic(app, t(dlq_topic("mentions.enriched.v1"))),
+        alerts=_bytes_topic(app, t("alerts.v1")),
+        alerts_dlq=_bytes_topic(app, t(dlq_topic("alerts.v1"))),
+    )
+    return app, topics
+
+
+settings = load_settings(PipelineSettings)
+app, topics = create_app(settings)
+
+from pipelines.agents import enrich, index  # noqa: E402  (agents register on import of their module)
+
+enrich.register(app, topics, settings)
+index.register(app, topics, settings)

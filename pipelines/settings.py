@@ -1,0 +1,31 @@
+"""Settings of the Faust worker (``EARSHOT_*`` environment variables)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from schemas.settings import ElasticsearchSettings, KafkaSettings
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+class PipelineSettings(KafkaSettings, ElasticsearchSettings):
+    """Everything a pipelines worker needs; validated once at start-up."""
+
+    app_id: str = "earshot-pipelines"
+    partitions: int = 4
+    datadir: Path = ROOT / "var" / "faust"
+    web_port: int = 6066
+    config_dir: Path = ROOT / "deploy" / "config"
+    councils: tuple[str, ...] = ("haringey", "monmouthshire")
+    """Council profiles (``<config_dir>/councils/<name>.yaml``) this deployment listens for."""
+
+    enrich_batch_max: int = 64
+    enrich_batch_seconds: float = 0.2
+    index_batch_max: int = 500
+    index_batch_seconds: float = 1.0
+    dedupe_window_hours: float = 72.0
+    dead_letter_limit: int = 100
+    """Consecutive dead letters after which the worker stops instead of draining a topic."""
+    sentiment_model_dir: Path | None = None
+    """Defaults to the model ``make model`` built for the current training config."""

@@ -1,0 +1,94 @@
+"""Elasticsearch storage contracts: client, monthly index names, aliases and templates.
+
+Index templates live in ``deploy/elasticsearch/<kind>.template.json``; each kind
+(``mentions``, ``alerts``, ...) is stored in monthly indices
+``<prefix>-<kind>-YYYY.MM`` that join the alias ``<prefix>-<kind>``, so
+retention is "delete old monthly indices" on any Elasticsearch.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from elasticsearch import AsyncElasticsearch, ConnectionError, ConnectionTimeout, Elasticsearch
+
+from schemas.retry import Retryable
+from schemas.settings import ElasticsearchSettings
+
+TEMPLATES_DIR = Path(
+    os.environ.get(
+        "EARSHOT_ES_TEMPLATES_DIR", Path(__file__).resolve().parents[1] / "deploy" / "elasticsearch"
+    )
+)
+
+
+def _client_options(settings: ElasticsearchSettings) -> dict[str, Any]:
+    options: dict[str, Any] = {"request_timeout": 30, "max_retries": 0}
+    if settings.es_username and settings.es_password:
+        options["basic_auth"] = (settings.es_username, settings.es_password.get_secret_value())
+    if settings.es_ca_certs:
+        options["ca_certs"] = settings.es_ca_certs
+    return options
+
+
+def es_client(settings: ElasticsearchSettings) -> Elasticsearch:
+    """A blocking client for the configured cluster (CLI, setup, tests); retries are ours."""
+    return Elasticsearch(settings.es_url, **_client_options(settings))
+
+
+def async_es_client(settings: ElasticsearchSettings) -> AsyncElasticsearch:
+    """An asyncio client for the configured cluster (workers, notifier); retries are ours."""
+    return AsyncElasticsearch(settings.es_url, **_client_options(settings))
+
+
+def alias(prefix: str, kind: str) -> str:
+    """The search alias over every monthly index of ``kind``."""
+    return f"{prefix}-{kind}"
+
+
+def monthly_index(prefix: str, kind: str, when: datetime) -> str:
+    """The concrete index a document of ``kind`` dated ``when`` is written to."""
+    return f"{prefix}-{kind}-{when:%Y.%m}"
+
+
+def template_kinds() -> list[str]:
+    """Kinds that have a template file."""
+    return sorted(
+        p.name.removesuffix(".template.json") for p in TEMPLATES_DIR.glob("*.template.json")
+    )
+
+
+def template_body(prefix: str, kind: str) -> dict[str, Any]:
+    """The composable index template for ``kind`` with patterns and alias for ``prefix``."""
+    raw: dict[str, Any] = json.loads((TEMPLATES_DIR / f"{kind}.template.json").read_text())
+    body = {k: v for k, v in raw.items() if not k.startswith("_")}
+    body["index_patterns"] = [f"{prefix}-{kind}-*"]
+    body.setdefault("template", {})["aliases"] = {alias(prefix, kind): {}}
+    return body
+
+
+def install_templates(client: Elasticsearch, prefix: str) -> list[str]:
+    """Put every index template (idempotent) and return the template names."""
+    names = []
+    for kind in template_kinds():
+        name = f"{prefix}-{kind}"
+        client.indices.put_index_template(name=name, **template_body(prefix, kind))
+        names.append(name)
+    return names
+
+
+async def install_templates_async(client: AsyncElasticsearch, prefix: str) -> list[str]:
+    """Async twin of :func:`install_templates`; raises Retryable while the cluster is unreachable."""
+    names = []
+    try:
+        for kind in template_kinds():
+            name = f"{prefix}-{kind}"
+            await client.indices.put_index_template(name=name, **template_body(prefix, kind))
+            names.append(name)
+    except (ConnectionError, ConnectionTimeout) as exc:
+        raise Retryable(f"Elasticsearch unreachable: {exc}") from exc
+    return names

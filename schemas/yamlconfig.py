@@ -1,0 +1,101 @@
+"""The one way to read a YAML file that people edit: typed, and errors name file, line and field."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, TypeVar
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+T = TypeVar("T", bound=BaseModel)
+
+
+class ConfigError(ValueError):
+    """A config file is wrong; the message says where (file:line) and which field."""
+
+    def __init__(self, path: Path | str, line: int | None, field: str, message: str) -> None:
+        where = f"{path}:{line}" if line is not None else str(path)
+        super().__init__(f"{where}: {field}: {message}")
+        self.path = str(path)
+        self.line = line
+        self.field = field
+
+
+def _construct(
+    node: yaml.Node, lines: dict[tuple[str | int, ...], int], at: tuple[str | int, ...]
+) -> Any:
+    lines[at] = node.start_mark.line + 1
+    if isinstance(node, yaml.MappingNode):
+        out: dict[Any, Any] = {}
+        for key_node, value_node in node.value:
+            key = (
+                yaml.safe_load(yaml.serialize(key_node))
+                if key_node.tag != "tag:yaml.org,2002:str"
+                else key_node.value
+            )
+            if key in out:
+                raise ConfigError(
+                    "",
+                    key_node.start_mark.line + 1,
+                    ".".join(map(str, (*at, key))),
+                    "duplicate key",
+                )
+            out[key] = _construct(value_node, lines, (*at, key))
+        return out
+    if isinstance(node, yaml.SequenceNode):
+        return [_construct(item, lines, (*at, i)) for i, item in enumerate(node.value)]
+    return yaml.safe_load(yaml.serialize(node))
+
+
+def parse_with_lines(
+    text: str, path: Path | str = "<string>"
+) -> tuple[Any, dict[tuple[str | int, ...], int]]:
+    """Parse YAML text; return the data and a map from key path to 1-based line number."""
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.MarkedYAMLError as exc:
+        line = exc.problem_mark.line + 1 if exc.problem_mark else None
+        raise ConfigError(path, line, "$", f"not valid YAML: {exc.problem}") from exc
+    lines: dict[tuple[str | int, ...], int] = {}
+    if node is None:
+        return {}, lines
+    try:
+        return _construct(node, lines, ()), lines
+    except ConfigError as exc:
+        raise ConfigError(path, exc.line, exc.field, "duplicate key") from exc
+
+
+def _nearest_line(
+    lines: dict[tuple[str | int, ...], int], loc: tuple[str | int, ...]
+) -> int | None:
+    for cut in range(len(loc), -1, -1):
+        if loc[:cut] in lines:
+            return lines[loc[:cut]]
+    return None
+
+
+def validate_data(
+    data: Any, lines: dict[tuple[str | int, ...], int], model: type[T], path: Path | str
+) -> T:
+    """Validate parsed data into ``model``; the first error names its line and field."""
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        # An unknown key is usually a typo of a missing one: report it first, it is the fix.
+        errors = sorted(exc.errors(), key=lambda e: e["type"] != "extra_forbidden")
+        first = errors[0]
+        loc = tuple(first["loc"])
+        field = ".".join(str(p) for p in loc) or "$"
+        raise ConfigError(path, _nearest_line(lines, loc), field, first["msg"]) from exc
+
+
+def load_yaml(path: Path | str, model: type[T]) -> T:
+    """Read and validate one YAML config file into ``model``."""
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(p, None, "$", f"cannot read file: {exc.strerror}") from exc
+    data, lines = parse_with_lines(text, p)
+    return validate_data(data, lines, model, p)

@@ -1,0 +1,78 @@
+"""Test layers and the real local stack.
+
+Integration and e2e tests talk to the real Kafka and Elasticsearch started by
+``deploy/local/stack.sh``; the session fixture brings the stack up when it is
+not already answering and takes down only what it started.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+STACK = ROOT / "deploy" / "local" / "stack.sh"
+LAYERS = ("unit", "contract", "integration", "e2e")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Every test sits in a layer folder and carries that layer's marker."""
+    for item in items:
+        layer = Path(str(item.fspath)).relative_to(ROOT / "tests").parts[0]
+        if layer in LAYERS and not item.get_closest_marker(layer):
+            item.add_marker(getattr(pytest.mark, layer))
+
+
+def _stack(command: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        ["bash", str(STACK), command], capture_output=True, text=True, check=False, timeout=900
+    )
+
+
+def _env_lines(output: str) -> dict[str, str]:
+    pairs = (line.split("=", 1) for line in output.splitlines() if line.startswith("EARSHOT_"))
+    return {k: v for k, v in pairs}
+
+
+@pytest.fixture(scope="session")
+def local_stack() -> Iterator[dict[str, str]]:
+    """Addresses of the real Kafka and Elasticsearch, starting the local stack if needed."""
+    given = {
+        k: os.environ[k] for k in ("EARSHOT_KAFKA_BOOTSTRAP", "EARSHOT_ES_URL") if k in os.environ
+    }
+    if len(given) == 2:
+        yield given
+        return
+    started = False
+    if _stack("status").returncode != 0:
+        up = _stack("up")
+        if up.returncode != 0:
+            pytest.fail(f"local stack did not come up:\n{up.stdout}\n{up.stderr}")
+        started = True
+    env = _env_lines(_stack("env").stdout)
+    if {"EARSHOT_KAFKA_BOOTSTRAP", "EARSHOT_ES_URL"} - env.keys():
+        pytest.fail(f"stack.sh env did not print both addresses: {env}")
+    yield env
+    if started and os.environ.get("EARSHOT_KEEP_STACK") != "1":
+        _stack("down")
+
+
+@pytest.fixture(scope="session")
+def kafka_bootstrap(local_stack: dict[str, str]) -> str:
+    return local_stack["EARSHOT_KAFKA_BOOTSTRAP"]
+
+
+@pytest.fixture(scope="session")
+def es_url(local_stack: dict[str, str]) -> str:
+    return local_stack["EARSHOT_ES_URL"]
+
+
+@pytest.fixture
+def unique_prefix() -> str:
+    """A per-test prefix for topics, consumer groups and indices, so tests never share state."""
+    return f"t{uuid.uuid4().hex[:10]}-"

@@ -1,0 +1,150 @@
+"""Raw mentions in → enriched mentions out → searchable documents, on the real stack.
+
+The real pipelines worker runs as a subprocess; poison messages must end in the DLQ
+with reasons, and a worker killed mid-stream must leave exactly N documents.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from elasticsearch import Elasticsearch
+from kafka import KafkaProducer
+
+from schemas.codec import decode, encode
+from schemas.models import DeadLetter, EnrichedMention, Mention
+from schemas.topics import ensure_topics
+from tests.support import corpus
+from tests.support.waiting import es_count, read_topic, wait_for
+from tests.support.worker import Worker
+
+POISON = (
+    b"{not json at all",
+    json.dumps({"mention_id": "zz", "text": "missing most fields"}).encode(),
+    b"\xff\xfe binary junk",
+)
+
+
+@pytest.fixture
+def es(es_url: str) -> Iterator[Elasticsearch]:
+    client = Elasticsearch(es_url)
+    yield client
+    client.close()
+
+
+def _produce(
+    bootstrap: str, topic: str, mentions: list[Mention], poison: tuple[bytes, ...] = ()
+) -> None:
+    producer = KafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=5)
+    for m in mentions:
+        producer.send(topic, key=m.mention_id.encode(), value=encode(m))
+    for i, raw in enumerate(poison):
+        producer.send(topic, key=f"poison-{i}".encode(), value=raw)
+    producer.flush()
+    producer.close()
+
+
+def test_raw_mentions_become_searchable_and_poison_is_dead_lettered(
+    kafka_bootstrap: str, es_url: str, es: Elasticsearch, unique_prefix: str, tmp_path: Path
+) -> None:
+    ensure_topics(kafka_bootstrap, prefix=unique_prefix)
+    mentions = corpus.mentions(60)
+    _produce(kafka_bootstrap, f"{unique_prefix}mentions.raw.v1", mentions, POISON)
+    alias = f"{unique_prefix}earshot-mentions"
+    worker = Worker(kafka_bootstrap, es_url, unique_prefix, tmp_path)
+    worker.start()
+    try:
+        wait_for(
+            lambda: es_count(es, alias),
+            lambda n: n >= len(mentions),
+            300,
+            f"{len(mentions)} docs\n{worker.log_tail()}",
+        )
+        letters = wait_for(
+            lambda: read_topic(kafka_bootstrap, f"{unique_prefix}mentions.raw.v1.dlq", 2000),
+            lambda r: len(r) >= len(POISON),
+            60,
+            "dead letters",
+        )
+        enriched = read_topic(kafka_bootstrap, f"{unique_prefix}mentions.enriched.v1", 3000)
+    finally:
+        worker.stop()
+
+    assert es_count(es, alias) == len(mentions)
+    dead = [decode(value, DeadLetter) for _, value, _ in letters]
+    assert len({(d.original_partition, d.original_offset) for d in dead}) == len(POISON)
+    assert all(d.stage == "enrich" and "field" in d.error_message for d in dead), dead
+    assert {key for key, _, _ in letters} == {f"poison-{i}".encode() for i in range(len(POISON))}
+    assert all(headers.get("earshot.error.class") == b"ContractError" for _, _, headers in letters)
+    out = {decode(v, EnrichedMention).mention_id for _, v, _ in enriched}
+    assert out == {m.mention_id for m in mentions}
+
+    for i, post in enumerate(corpus.POSTS):
+        hits = es.search(index=alias, query={"ids": {"values": [mentions[i].mention_id]}})["hits"][
+            "hits"
+        ]
+        doc = hits[0]["_source"]
+        topics = [t["id"] for t in doc["topics"]]
+        if post.topic:
+            assert post.topic in topics, (post.text, topics)
+        council = (doc["locality"].get("council") or {}).get("code")
+        assert council == post.council, (post.text, doc["locality"])
+        assert doc["sentiment"] is not None and doc["sentiment"]["label"] in {
+            "negative",
+            "neutral",
+            "positive",
+        }
+
+    by_topic = es.search(index=alias, query={"term": {"topics.id": "highways"}}, size=0)
+    assert by_topic["hits"]["total"]["value"] >= 2
+    negative_in_haringey = es.search(
+        index=alias,
+        query={
+            "bool": {
+                "filter": [
+                    {"term": {"locality.council.code": corpus.HARINGEY}},
+                    {"term": {"sentiment.label": "negative"}},
+                ]
+            }
+        },
+        size=0,
+    )
+    assert negative_in_haringey["hits"]["total"]["value"] >= 1
+    by_ward = es.search(index=alias, query={"exists": {"field": "locality.ward.code"}}, size=0)
+    assert by_ward["hits"]["total"]["value"] >= 1
+
+
+def test_worker_killed_mid_stream_leaves_exactly_n_documents(
+    kafka_bootstrap: str, es_url: str, es: Elasticsearch, unique_prefix: str, tmp_path: Path
+) -> None:
+    ensure_topics(kafka_bootstrap, prefix=unique_prefix)
+    mentions = corpus.mentions(400)
+    _produce(kafka_bootstrap, f"{unique_prefix}mentions.raw.v1", mentions)
+    alias = f"{unique_prefix}earshot-mentions"
+    worker = Worker(kafka_bootstrap, es_url, unique_prefix, tmp_path)
+    worker.start()
+    try:
+        seen = wait_for(
+            lambda: es_count(es, alias), lambda n: n >= 40, 300, f"first docs\n{worker.log_tail()}"
+        )
+        worker.kill()
+        assert seen < len(mentions), "the worker finished before it could be killed mid-stream"
+        worker.start()
+        wait_for(
+            lambda: es_count(es, alias),
+            lambda n: n >= len(mentions),
+            300,
+            f"all docs\n{worker.log_tail()}",
+        )
+    finally:
+        worker.stop()
+    assert es_count(es, alias) == len(mentions)
+    ids = es.search(
+        index=alias,
+        size=0,
+        aggs={"ids": {"cardinality": {"field": "mention_id", "precision_threshold": 1000}}},
+    )
+    assert ids["aggregations"]["ids"]["value"] == len(mentions)

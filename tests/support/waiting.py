@@ -1,0 +1,51 @@
+"""Polling helpers for tests on the real stack: wait for a condition, or fail saying what was seen."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import TypeVar
+
+from elasticsearch import Elasticsearch, NotFoundError
+from kafka import KafkaConsumer
+
+T = TypeVar("T")
+
+
+def wait_for(probe: Callable[[], T], done: Callable[[T], bool], timeout: float, what: str) -> T:
+    """Call ``probe`` until ``done(result)``; raise with the last result after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = probe()
+        if done(result):
+            return result
+        if time.monotonic() > deadline:
+            raise AssertionError(
+                f"timed out after {timeout:.0f}s waiting for {what}; last saw {result!r}"
+            )
+        time.sleep(0.5)
+
+
+def es_count(es: Elasticsearch, index: str) -> int:
+    try:
+        es.indices.refresh(index=index)
+        return int(es.count(index=index)["count"])
+    except NotFoundError:
+        return 0
+
+
+def read_topic(
+    bootstrap: str, topic: str, idle_ms: int = 5000
+) -> list[tuple[bytes | None, bytes, dict[str, bytes]]]:
+    """Every record currently in ``topic`` as (key, value, headers), read from the beginning."""
+    consumer = KafkaConsumer(
+        topic,
+        bootstrap_servers=bootstrap,
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
+        consumer_timeout_ms=idle_ms,
+    )
+    try:
+        return [(r.key, r.value, dict(r.headers or [])) for r in consumer]
+    finally:
+        consumer.close()

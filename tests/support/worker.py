@@ -1,0 +1,67 @@
+"""Run the real pipelines worker as a subprocess against the local stack."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class Worker:
+    """``faust -A pipelines.app worker`` with a per-test prefix, datadir and log file."""
+
+    def __init__(self, kafka: str, es_url: str, prefix: str, workdir: Path, **env: str) -> None:
+        self.log_path = workdir / "worker.log"
+        self.env = {
+            **os.environ,
+            "PYTHONPATH": str(ROOT),
+            "EARSHOT_TOPIC_PREFIX": prefix,
+            "EARSHOT_KAFKA_BOOTSTRAP": kafka,
+            "EARSHOT_ES_URL": es_url,
+            "EARSHOT_INDEX_PREFIX": f"{prefix}earshot",
+            "EARSHOT_DATADIR": str(workdir / "faust"),
+            "EARSHOT_WEB_PORT": str(free_port()),
+            "HF_HUB_OFFLINE": "1",
+            "TRANSFORMERS_OFFLINE": "1",
+            **env,
+        }
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        log = self.log_path.open("ab")
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "faust", "-A", "pipelines.app", "worker", "-l", "info"],
+            env=self.env,
+            cwd=ROOT,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+
+    def kill(self) -> None:
+        """SIGKILL: no shutdown hooks, no final commit — a crash."""
+        if self.process and self.process.poll() is None:
+            self.process.send_signal(signal.SIGKILL)
+            self.process.wait(timeout=30)
+
+    def stop(self) -> int | None:
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                self.kill()
+        return self.process.returncode if self.process else None
+
+    def log_tail(self, chars: int = 4000) -> str:
+        return self.log_path.read_text(errors="replace")[-chars:] if self.log_path.exists() else ""
