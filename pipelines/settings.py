@@ -17,8 +17,7 @@ class PipelineSettings(KafkaSettings, ElasticsearchSettings):
     datadir: Path = ROOT / "var" / "faust"
     web_port: int = 6066
     config_dir: Path = ROOT / "deploy" / "config"
-    councils: tuple[str, ...] = ("haringey", "monmouthshire")
-    """Council profiles (``<config_dir>/councils/<name>.yaml``) this deployment listens for."""
+    """Council-edited config: ``topics.yaml``, ``councils/*.yaml`` (the councils listened for)."""
 
     enrich_batch_max: int = 64
     enrich_batch_seconds: float = 0.2
@@ -29,3 +28,9 @@ class PipelineSettings(KafkaSettings, ElasticsearchSettings):
     """Consecutive dead letters after which the worker stops instead of draining a topic."""
     sentiment_model_dir: Path | None = None
     """Defaults to the model ``make model`` built for the current training config."""
+    departments_file: Path | None = None
+    """Departments, routing rules and spike thresholds; defaults to ``<config_dir>/departments.yaml``."""
+    rules_poll_seconds: float = 5.0
+    """How often the route agent checks the departments file for changes (SIGHUP reloads at once)."""
+    route_batch_max: int = 200
+    route_batch_seconds: float = 0.5

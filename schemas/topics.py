@@ -77,7 +77,7 @@ def ensure_topics(
     changes: list[str] = []
     try:
         existing = admin.describe_topics([prefix + d.name for d in wanted])
-        by_name = {t["topic"]: t for t in existing if not t.get("error_code")}
+        by_name = {t["name"]: t for t in existing if not t.get("error_code")}
         for decl in wanted:
             physical = prefix + decl.name
             configs = {k: str(v) for k, v in decl.config.items()}
@@ -109,15 +109,9 @@ def ensure_topics(
 
 
 def _current_configs(admin: KafkaAdminClient, topic: str, keys: dict[str, str]) -> dict[str, str]:
-    result = admin.describe_configs([ConfigResource(ConfigResourceType.TOPIC, topic)])
-    values: dict[str, str] = {}
-    for response in result:
-        for res in response.resources:
-            for entry in res[4]:
-                name, value = entry[0], entry[1]
-                if name in keys:
-                    values[name] = value
-    return values
+    described = admin.describe_configs([ConfigResource(ConfigResourceType.TOPIC, topic)])
+    entries: dict[str, dict[str, object]] = described.get("topic", {}).get(topic, {})
+    return {name: str(entry["value"]) for name, entry in entries.items() if name in keys}
 
 
 class TopicsSettings(KafkaSettings):

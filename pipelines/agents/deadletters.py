@@ -35,8 +35,16 @@ class DeadLetterer:
     async def send(self, event: EventT[bytes], error: BaseException) -> None:
         """Durably dead-letter ``event`` because of ``error``; stop the worker past the limit."""
         message = event.message
-        raw = message.value if isinstance(message.value, bytes) else bytes(str(message.value), "utf-8")
-        key = message.key if isinstance(message.key, bytes) or message.key is None else str(message.key).encode()
+        raw = (
+            message.value
+            if isinstance(message.value, bytes)
+            else bytes(str(message.value), "utf-8")
+        )
+        key = (
+            message.key
+            if isinstance(message.key, bytes) or message.key is None
+            else str(message.key).encode()
+        )
         letter = dead_letter(
             raw,
             stage=self._stage,

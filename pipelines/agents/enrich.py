@@ -17,9 +17,10 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import faust
-from faust.types import EventT
+from faust.types import EventT, TableT
 
 from pipelines.agents.deadletters import DeadLetterer
+from pipelines.agents.streams import event_batches, key_text
 from pipelines.app import Topics
 from pipelines.resources import build_enricher
 from pipelines.settings import PipelineSettings
@@ -71,7 +72,7 @@ async def enrich_batch(
 class DedupeState:
     """First sighting per dedupe key, in a Faust table (changelogged, so it survives restarts)."""
 
-    def __init__(self, table: faust.Table[str, Any], window: timedelta) -> None:
+    def __init__(self, table: TableT[str, Any], window: timedelta) -> None:
         self._table = table
         self._window = window.total_seconds()
 
@@ -105,28 +106,34 @@ def register(app: faust.App, topics: Topics, settings: PipelineSettings) -> None
 
     @app.agent(topics.raw, name="enrich")
     async def enrich(stream: faust.StreamT[bytes]) -> None:
-        async for events in stream.take_events(settings.enrich_batch_max, settings.enrich_batch_seconds):
+        async for events in event_batches(
+            stream, settings.enrich_batch_max, settings.enrich_batch_seconds
+        ):
             await enrich_batch(events, enricher, topics.dedupe, raw_dlq)
 
     @app.agent(topics.dedupe, name="dedupe")
     async def dedupe(stream: faust.StreamT[bytes]) -> None:
-        async for events in stream.take_events(settings.enrich_batch_max, settings.enrich_batch_seconds):
+        async for events in event_batches(
+            stream, settings.enrich_batch_max, settings.enrich_batch_seconds
+        ):
             pending = []
             for event in events:
                 try:
                     mention = decode(event.value, EnrichedMention)
-                    first = state.first_of(event.key.decode(), mention)
+                    first = state.first_of(key_text(event), mention)
                     if first:
                         mention = mention.model_copy(update={"duplicate_of": first})
                     value = encode(mention)
                 except Exception as exc:
                     await dedupe_dlq.send(event, exc)
                     continue
-                pending.append(await topics.enriched.send(key=mention.mention_id.encode(), value=value))
+                pending.append(
+                    await topics.enriched.send(key=mention.mention_id.encode(), value=value)
+                )
             await _await_all(pending)
             dedupe_dlq.succeeded(len(pending))
 
-    @app.timer(interval=3600.0)
+    @app.timer(interval=3600.0)  # type: ignore[untyped-decorator]  # faust leaves timer untyped
     async def forget_old_sightings() -> None:
         forgotten = state.expire(time.time())
         if forgotten:

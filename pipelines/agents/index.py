@@ -10,6 +10,7 @@ from __future__ import annotations
 import faust
 
 from pipelines.agents.deadletters import DeadLetterer
+from pipelines.agents.streams import event_batches
 from pipelines.app import Topics
 from pipelines.settings import PipelineSettings
 from pipelines.sink.elastic import BulkIndexer, Doc
@@ -36,7 +37,9 @@ def register(app: faust.App, topics: Topics, settings: PipelineSettings) -> None
         await retry_async(
             lambda: install_templates_async(client, settings.index_prefix), FOREVER_ES_SETUP
         )
-        async for events in stream.take_events(settings.index_batch_max, settings.index_batch_seconds):
+        async for events in event_batches(
+            stream, settings.index_batch_max, settings.index_batch_seconds
+        ):
             docs = []
             for event in events:
                 try:

@@ -99,6 +99,9 @@ def test_long_running_services_have_health_restart_and_named_volumes(
         assert "restart" in service, name
         for volume in service.get("volumes", []):
             source = volume.split(":", 1)[0]
+            if source == "./deploy/config":
+                assert volume.endswith(":ro"), f"{name} must mount council config read-only"
+                continue
             assert source in compose["volumes"], f"{name} mounts {source}, not a named volume"
     assert services["earshot-init"]["build"]["dockerfile"] == "deploy/Dockerfile"
 

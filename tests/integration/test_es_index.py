@@ -14,7 +14,7 @@ from tests.support.events import example_enriched
 
 @pytest.fixture
 def es(es_url: str) -> Iterator[Elasticsearch]:
-    client = Elasticsearch(es_url)
+    client = Elasticsearch(es_url, request_timeout=60)
     yield client
     client.close()
 
@@ -44,5 +44,5 @@ def test_enriched_mention_is_indexed_and_found(es: Elasticsearch, unique_prefix:
     assert [h["_id"] for h in hits] == [mention.mention_id]
     assert found["hits"]["total"]["value"] == 1
     mapping = es.indices.get_mapping(index=index)[index]["mappings"]
-    assert mapping["properties"]["sentiment"]["properties"]["score"]["type"] == "scaled_float"
+    assert mapping["properties"]["sentiment"]["properties"]["score"]["type"] == "float"
     assert mapping["properties"]["locality"]["properties"]["point"]["type"] == "geo_point"

@@ -30,7 +30,7 @@ POISON = (
 
 @pytest.fixture
 def es(es_url: str) -> Iterator[Elasticsearch]:
-    client = Elasticsearch(es_url)
+    client = Elasticsearch(es_url, request_timeout=60)
     yield client
     client.close()
 

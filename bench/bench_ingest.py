@@ -1,0 +1,198 @@
+"""Ingestion throughput: replay server → runtime → real Kafka, for rss and mastodon, plus the
+producer alone — in one run.
+
+    python bench/bench_ingest.py --out bench/results/ingest.json [--bootstrap HOST:PORT]
+
+The Kafka address comes from --bootstrap, else EARSHOT_KAFKA_BOOTSTRAP, else
+``deploy/local/stack.sh env``. Every run uses fresh, uniquely prefixed topics.
+Figures are end-to-end: HTTP fetch, feedparser/JSON, mapping, schema validation,
+and transactional, acks=all produce of each page with its cursor.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import platform
+import subprocess
+import sys
+import time
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from schemas.ids import mention_id  # noqa: E402
+from schemas.models import Source  # noqa: E402
+from schemas.privacy import Pseudonymiser  # noqa: E402
+from schemas.retry import RetryPolicy  # noqa: E402
+from schemas.settings import KafkaSettings  # noqa: E402
+from schemas.topics import ensure_topics  # noqa: E402
+from services.ingest.mastodon.source import MastodonConfig  # noqa: E402
+from services.ingest.rss.source import RssConfig  # noqa: E402
+from services.ingest.runtime.api import Cursor, SourceContext  # noqa: E402
+from services.ingest.runtime.config import InstanceConfig  # noqa: E402
+from services.ingest.runtime.http import ApiClient, make_client  # noqa: E402
+from services.ingest.runtime.producer import MentionProducer, Topics  # noqa: E402
+from services.ingest.runtime.registry import build_source  # noqa: E402
+from services.ingest.runtime.service import IngestService  # noqa: E402
+from tests.replay import mastodon, rss  # noqa: E402
+from tests.replay.kit import SECRET  # noqa: E402
+from tests.replay.server import ReplayServer  # noqa: E402
+from tests.support.events import example_mention  # noqa: E402
+
+
+def bootstrap_address(given: str | None) -> str:
+    if given:
+        return given
+    if os.environ.get("EARSHOT_KAFKA_BOOTSTRAP"):
+        return os.environ["EARSHOT_KAFKA_BOOTSTRAP"]
+    out = subprocess.run(
+        ["bash", str(ROOT / "deploy/local/stack.sh"), "env"],
+        capture_output=True,
+        text=True,
+        check=False,
+    ).stdout
+    for line in out.splitlines():
+        if line.startswith("EARSHOT_KAFKA_BOOTSTRAP="):
+            return line.split("=", 1)[1]
+    raise SystemExit("no Kafka: pass --bootstrap or start deploy/local/stack.sh")
+
+
+def topics_for(bootstrap: str) -> Topics:
+    prefix = f"bench{uuid.uuid4().hex[:8]}-"
+    ensure_topics(bootstrap, prefix=prefix)
+    return Topics.of(KafkaSettings(kafka_bootstrap=bootstrap, topic_prefix=prefix))
+
+
+def bench_producer(bootstrap: str, count: int) -> dict[str, Any]:
+    """Mentions/s through MentionProducer alone: one flush at the end, and pages of 100."""
+    base = example_mention()
+    mentions = [
+        base.model_copy(
+            update={
+                "mention_id": mention_id("rss", f"bench-{i}"),
+                "source": Source(kind="rss", instance="bench", native_id=f"bench-{i}"),
+            }
+        )
+        for i in range(count)
+    ]
+    results: dict[str, Any] = {"mentions": count}
+    for label, transactional in (("plain_flush_once", False), ("transaction_per_100", True)):
+        topics = topics_for(bootstrap)
+        tx = f"bench-{uuid.uuid4().hex[:8]}" if transactional else None
+        producer = MentionProducer(bootstrap, topics, transactional_id=tx)
+        started = time.perf_counter()
+        for i in range(0, count, 100 if transactional else count):
+            with producer.transaction():
+                for m in mentions[i : i + (100 if transactional else count)]:
+                    producer.send_mention(m)
+        seconds = time.perf_counter() - started
+        producer.close()
+        results[label] = {"seconds": round(seconds, 3), "mentions_per_s": round(count / seconds, 1)}
+    return results
+
+
+async def bench_source(
+    bootstrap: str, configs: list[InstanceConfig], expected: int, cursors: dict[str, Cursor]
+) -> dict[str, Any]:
+    topics = topics_for(bootstrap)
+    producer = await asyncio.to_thread(
+        MentionProducer, bootstrap, topics, transactional_id=f"bench-{uuid.uuid4().hex[:8]}"
+    )
+    service = IngestService(
+        producer, cursors, policy=RetryPolicy(base=0.05, cap=1, max_attempts=None)
+    )
+    api = ApiClient(make_client(contact="bench@earshot.example"))
+    ctx = SourceContext(Pseudonymiser(SECRET), api, service.deliver, lambda: datetime.now(UTC))
+    sources = [build_source(c, ctx) for c in configs]
+    started = time.perf_counter()
+    task = asyncio.create_task(service.run(sources))
+    produced = 0.0
+    while produced < expected:
+        await asyncio.sleep(0.05)
+        produced = sum(
+            s.value
+            for f in service.metrics.produced.collect()
+            for s in f.samples
+            if s.name.endswith("_total")
+        )
+        if time.perf_counter() - started > 600:
+            raise SystemExit(f"bench stalled at {produced} of {expected}")
+    seconds = time.perf_counter() - started
+    service.request_stop()
+    await task
+    await api.aclose()
+    return {
+        "mentions": int(produced),
+        "seconds": round(seconds, 3),
+        "mentions_per_s": round(produced / seconds, 1),
+    }
+
+
+async def bench_rss(bootstrap: str, per_feed: int) -> dict[str, Any]:
+    state = rss.RssReplay(seed=3, total=per_feed, initial=per_feed, per_request=0, window=per_feed)
+    with ReplayServer(rss.make_app(state)) as base:
+        feeds = [{"url": f"{base}/feeds/{n}", "name": n.replace(".", "-")} for n in rss.GROWING]
+        config = RssConfig(name="bench-rss", kind="rss", poll_interval_s=3600, feeds=feeds)
+        result = await bench_source(bootstrap, [config], per_feed * len(rss.GROWING), {})
+    return {**result, "feeds": len(rss.GROWING), "entries_per_feed": per_feed}
+
+
+async def bench_mastodon(bootstrap: str, total: int) -> dict[str, Any]:
+    state = mastodon.MastodonReplay(
+        seed=4, total=total, initial=total, per_request=0, quota=10**9, duplicate_edges=True
+    )
+    expected = len(state.expected("haringey")) + len(state.expected("monmouthshire"))
+    with ReplayServer(mastodon.make_app(state)) as base:
+        config = MastodonConfig(
+            name="bench-masto",
+            kind="mastodon",
+            poll_interval_s=3600,
+            servers=[base],
+            hashtags=["haringey", "monmouthshire"],
+            max_pages_per_pass=10_000,
+        )
+        host = base.split("://", 1)[1]
+        start = {"min_id": str(mastodon.BASE_ID - 1)}  # walk the whole timeline forward
+        cursors = {f"mastodon/bench-masto/{host}/tag/{t}": dict(start) for t in config.hashtags}
+        result = await bench_source(bootstrap, [config], expected, cursors)
+    return {**result, "page_limit": config.page_limit}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--out", default="bench/results/ingest.json")
+    parser.add_argument("--bootstrap")
+    parser.add_argument("--producer-mentions", type=int, default=20_000)
+    parser.add_argument("--rss-entries-per-feed", type=int, default=1_000)
+    parser.add_argument("--mastodon-statuses", type=int, default=4_000)
+    args = parser.parse_args()
+    bootstrap = bootstrap_address(args.bootstrap)
+    report = {
+        "when": datetime.now(UTC).isoformat(),
+        "machine": {
+            "python": platform.python_version(),
+            "cpus": os.cpu_count(),
+            "platform": platform.platform(),
+        },
+        "kafka": bootstrap,
+        "producer": bench_producer(bootstrap, args.producer_mentions),
+        "rss": asyncio.run(bench_rss(bootstrap, args.rss_entries_per_feed)),
+        "mastodon": asyncio.run(bench_mastodon(bootstrap, args.mastodon_statuses)),
+    }
+    out = ROOT / args.out
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(report, indent=2) + "\n")
+    print(json.dumps(report, indent=2))
+
+
+if __name__ == "__main__":
+    main()

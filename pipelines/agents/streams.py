@@ -1,0 +1,27 @@
+"""Typed access to Faust's micro-batching, shared by every agent."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Sequence
+from typing import cast
+
+import faust
+from faust.types import EventT
+
+
+def event_batches(
+    stream: faust.StreamT[bytes], size: int, within: float
+) -> AsyncIterator[Sequence[EventT[bytes]]]:
+    """Batches of up to ``size`` events, waiting at most ``within`` seconds for a batch to fill.
+
+    Faust acknowledges a batch's events when the loop body that received the batch
+    finishes, so the body must make its output durable before it ends.
+    """
+    # take_events lives on the concrete Stream class, not on the StreamT protocol.
+    return cast(faust.Stream[bytes], stream).take_events(size, within)
+
+
+def key_text(event: EventT[bytes]) -> str:
+    """The event's key as text ("" when it has none)."""
+    key = event.key
+    return key.decode("utf-8", "replace") if isinstance(key, bytes) else ""

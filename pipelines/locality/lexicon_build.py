@@ -1,0 +1,290 @@
+"""Fill the lexicon from the gazetteer tables, the council profiles and the curated extras.
+
+Weights say how sure a meaning makes us of its council; priors say how likely a
+meaning is among the meanings of one name. The deployment's own councils get a
+prior boost, so "St Ann's" means Haringey's ward, not Swale's or Nottingham's,
+unless the post says otherwise.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+from pipelines.locality.extras import CAPS, PLACE_FIRST, STRICT, GbExtras, StopWords
+from pipelines.locality.lexicon import Entry, Lexicon
+from pipelines.locality.normalise import fold_name, word_set
+from pipelines.locality.profile import CouncilProfile, NamedArea
+from pipelines.locality.tables import Tables
+
+# Words that alone make no place name ("West End", "Town", "Park Central").
+GENERIC_TOKENS = word_set(
+    "north south east west central centre city town village park and the of st saint upper "
+    "lower new old rural urban with on in ward end green hill hills common abbey castle "
+    "priory church valley vale river riverside harbour market bridge heath forest wood "
+    "woods lane road street beach bay coast coastal station university college docks quay "
+    "marsh meadows grange manor court gardens garden square mount high low mid great little "
+    "cross hall moor field fields farm lake lakes island islands port bank chapel cathedral "
+    "top bottom inner outer jubilee victoria royal queens kings district minster palace "
+    "wharf parade broadway terrace crescent close drive place row walk way"
+)
+WEIGHTS = {
+    "council": 0.85,
+    "ward": 0.8,
+    "alias": 0.85,
+    "landmark": 0.85,
+    "street": 0.8,
+    "community_area": 0.85,
+    "place": 0.75,
+    "elsewhere": 0.85,
+}
+OTHER_WARD_WEIGHT = 0.6  # other councils' ward names: weaker than a town's name
+DEPLOYMENT_BOOST = 4.0
+PROFILE_PRIOR = 10.0 * DEPLOYMENT_BOOST
+SHARED_PRIOR = 15.0  # a shared name's other council: beats PROFILE_PRIOR only with support there
+COUNCIL_PRIOR = 60.0  # council names: above most namesakes abroad (Camden NJ, Reading PA)
+EXPLICIT_PRIOR = 1000.0  # curated "this name means exactly that" entries
+HOME_BIAS = 2.0  # GB places over namesakes abroad: the stream is about UK councils
+BIG_ABROAD = 500_000  # foreign places this big are matched even without a GB namesake
+NEIGHBOUR_KM = 40.0  # other councils' ward names are matched within this distance of ours
+EARTH_RADIUS_KM = 6371.0
+
+
+def population_prior(population: int) -> float:
+    """Prior of a place by size: square root, so a city is not 100x a town."""
+    return math.sqrt(max(population, 0) + 400) / 10.0
+
+
+def all_generic(name: str, stop: StopWords) -> bool:
+    """Every word of ``name`` is a generic word ("West End", "The Saints")."""
+    key = fold_name(name)
+    return stop.tier(key) > 0 or all(t in GENERIC_TOKENS or stop.tier(t) > 0 for t in key.split())
+
+
+def place_tier(name: str, population: int, deployment: bool, stop: StopWords) -> int:
+    """Tier for a GeoNames place: stop-list, all-generic names, small places elsewhere."""
+    key = fold_name(name)
+    tier = stop.tier(key) or (STRICT if all_generic(name, stop) else 0)
+    if not deployment:
+        # Hamlets and villages elsewhere share names with people and things ("Cosby", "Hoo").
+        if population < 1000:
+            tier = max(tier, PLACE_FIRST)
+        elif population < 10000 and " " not in key:
+            tier = max(tier, CAPS)
+    return tier
+
+
+def council_names(name: str) -> list[str]:
+    """A council's name, without "City of", and the forms people write ("Reading Council")."""
+    bare = name
+    for prefix in ("The City of ", "City of ", "County of "):
+        bare = bare.removeprefix(prefix)
+    suffixes = ("council", "county council", "borough council", "city council")
+    return [name, bare, *(f"{bare} {s}" for s in suffixes)]
+
+
+def build_lexicon(
+    tables: Tables, profiles: Sequence[CouncilProfile], extras: GbExtras, stop: StopWords
+) -> Lexicon:
+    """Assemble every key the tagger matches, then freeze the automaton."""
+    lex = Lexicon()
+    ours = {tables.council_index(p.code) for p in profiles}
+    for profile in profiles:
+        _add_profile(lex, tables, profile, tables.council_index(profile.code))
+    _add_councils(lex, tables, ours, stop)
+    _add_wards(lex, tables, ours, stop)
+    _add_places(lex, tables, ours, stop)
+    _add_extras(lex, tables, extras)
+    _add_abroad(lex, tables)
+    for key, tier in stop.tiers.items():
+        lex.mark_generic(key, tier)
+    for profile in profiles:
+        for word in profile.stopwords:
+            lex.mark_generic(fold_name(word), STRICT)
+    lex.finish()
+    return lex
+
+
+def _add_profile(lex: Lexicon, tables: Tables, profile: CouncilProfile, council: int) -> None:
+    ward_index = {area.code: i for i, area in enumerate(tables.wards)}
+    own = Entry(
+        "council",
+        profile.name,
+        council,
+        weight=WEIGHTS["council"],
+        prior=COUNCIL_PRIOR * DEPLOYMENT_BOOST,
+        deployment=True,
+        explicit=True,
+    )
+    lex.add([profile.name, *profile.names, *council_names(profile.name)[2:]], own)
+    sections: tuple[tuple[str, tuple[NamedArea, ...]], ...] = (
+        ("alias", profile.aliases),
+        ("landmark", profile.landmarks),
+        ("street", profile.streets),
+        ("community_area", profile.community_areas),
+    )
+    for kind, areas in sections:
+        for area in areas:
+            tier = STRICT if area.generic else 0
+            shared = tuple(i for i in (tables.council_index(c) for c in area.shared_with) if i >= 0)
+            wards = tuple(ward_index[w] for w in area.wards if w in ward_index)
+            entry = Entry(
+                kind,
+                area.name,
+                council,
+                wards=wards,
+                weight=WEIGHTS[kind],
+                prior=PROFILE_PRIOR,
+                shared=shared,
+                deployment=True,
+                explicit=True,
+            )
+            lex.add(area.all_names(), entry, tier=tier, street=kind == "street")
+            for other in shared:
+                # The same name in a neighbouring council: wins only with support there.
+                sibling = Entry(
+                    kind, area.name, other, weight=WEIGHTS[kind] * 0.8, prior=SHARED_PRIOR
+                )
+                lex.add(area.all_names(), sibling, tier=tier, street=kind == "street")
+    for item in profile.elsewhere:
+        target = tables.council_index(item.council) if item.council else -1
+        kind = "elsewhere" if target >= 0 else "abroad"
+        entry = Entry(
+            kind,
+            item.name,
+            target,
+            weight=WEIGHTS["elsewhere"],
+            prior=EXPLICIT_PRIOR,
+            explicit=True,
+        )
+        lex.add((item.name, *item.also), entry)
+
+
+def _add_councils(lex: Lexicon, tables: Tables, ours: set[int], stop: StopWords) -> None:
+    for i, area in enumerate(tables.councils):
+        if i in ours:
+            continue
+        names = council_names(area.name)
+        entry = Entry("council", area.name, i, weight=WEIGHTS["council"], prior=COUNCIL_PRIOR)
+        bare = [names[0], names[1], *([area.welsh] if area.welsh else [])]
+        lex.add(bare, entry, tier=stop.tier(fold_name(names[1])))
+        lex.add(names[2:], entry)  # "Reading Council" is never a generic word
+
+
+def neighbours(tables: Tables, ours: set[int], within_km: float = NEIGHBOUR_KM) -> set[int]:
+    """Councils whose centre lies within ``within_km`` of one of ours (ours included)."""
+    centres = [
+        (math.radians(tables.councils[i].lat), math.radians(tables.councils[i].lon)) for i in ours
+    ]
+    out = set(ours)
+    for i, area in enumerate(tables.councils):
+        lat, lon = math.radians(area.lat), math.radians(area.lon)
+        for c_lat, c_lon in centres:
+            # Equirectangular distance: plenty at tens of kilometres.
+            x = (lon - c_lon) * math.cos((lat + c_lat) / 2)
+            if math.hypot(x, lat - c_lat) * EARTH_RADIUS_KM <= within_km:
+                out.add(i)
+                break
+    return out
+
+
+def _add_wards(lex: Lexicon, tables: Tables, ours: set[int], stop: StopWords) -> None:
+    # Ward names matter where they compete with ours: the deployment's councils and
+    # their neighbours. Far-off wards (8k of them) would double the automaton for little.
+    nearby = neighbours(tables, ours)
+    for i, area in enumerate(tables.wards):
+        deployment = area.council in ours
+        if area.council not in nearby:
+            continue
+        generic = all_generic(area.name, stop)
+        if generic and not deployment:
+            continue  # "Town", "Park", "West End" elsewhere: too common to mean anything
+        single = " " not in fold_name(area.name)
+        entry = Entry(
+            "ward",
+            area.name,
+            area.council,
+            wards=(i,),
+            weight=WEIGHTS["ward"] if deployment else OTHER_WARD_WEIGHT,
+            prior=3.0 * (DEPLOYMENT_BOOST if deployment else 1.0),
+            deployment=deployment,
+        )
+        tier = STRICT if generic else (CAPS if single and not deployment else 0)
+        # Hashtag forms and "... ward" only for our own wards: 8k other wards x variants
+        # would double the automaton for names nobody hashtags.
+        lex.add([area.name], entry, tier=tier, joined=deployment)
+        if deployment:
+            lex.add([f"{area.name} ward"], entry)  # "Park ward" is never a generic word
+
+
+def _add_places(lex: Lexicon, tables: Tables, ours: set[int], stop: StopWords) -> None:
+    for place in tables.places:
+        if place.name == "London":  # a region of 33 councils, not a council: see gb_extras
+            continue
+        deployment = place.council in ours
+        prior = population_prior(place.population) * max(place.council_share, 0.3)
+        entry = Entry(
+            "place",
+            place.name,
+            place.council,
+            wards=(place.ward,) if place.ward >= 0 else (),
+            weight=WEIGHTS["place"],
+            prior=prior * (DEPLOYMENT_BOOST if deployment else HOME_BIAS),
+            lat=place.lat,
+            lon=place.lon,
+            deployment=deployment,
+        )
+        tier = place_tier(place.name, place.population, deployment, stop)
+        lex.add([place.name], entry, tier=tier, joined=deployment or place.population >= 10000)
+
+
+def _add_extras(lex: Lexicon, tables: Tables, extras: GbExtras) -> None:
+    for region in extras.regions:
+        backs = frozenset(
+            i
+            for i, area in enumerate(tables.councils)
+            if area.code in region.councils or any(area.code.startswith(p) for p in region.prefixes)
+        )
+        lex.add(
+            (region.name, *region.also),
+            Entry("region", region.name, -1, prior=EXPLICIT_PRIOR, backs=backs, explicit=True),
+        )
+    for _code, name, members in tables.counties:
+        lex.add([name], Entry("region", name, -1, prior=EXPLICIT_PRIOR, backs=frozenset(members)))
+    for alias in extras.aliases:
+        index = tables.council_index(alias.council)
+        if index >= 0:
+            entry = Entry(
+                "alias",
+                alias.name,
+                index,
+                weight=WEIGHTS["alias"],
+                prior=COUNCIL_PRIOR,
+                explicit=True,
+            )
+            lex.add((alias.name, *alias.also), entry)
+    for name in extras.abroad:
+        lex.add([name], Entry("abroad", name, -1, prior=EXPLICIT_PRIOR, explicit=True))
+
+
+def _add_abroad(lex: Lexicon, tables: Tables) -> None:
+    """Foreign names that equal or contain a GB key; countries, US states, big cities always."""
+    gb_keys = set(lex.keys)
+    for name, population, country in tables.abroad:
+        key = fold_name(name)
+        words = key.split()
+        famous = population >= BIG_ABROAD and len(words) <= 3
+        overlaps = key in gb_keys or (
+            len(words) > 1
+            and any(
+                " ".join(words[i:j]) in gb_keys
+                for i in range(len(words))
+                for j in range(i + 1, len(words) + 1)
+            )
+        )
+        if famous or overlaps:
+            lex.add(
+                [name],
+                Entry("abroad", f"{name} ({country})", -1, prior=population_prior(population)),
+                joined=False,
+            )

@@ -1,0 +1,1 @@
+"""Processes that talk to the outside world: ingestion services and the notifier."""

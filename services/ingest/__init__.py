@@ -1,0 +1,1 @@
+"""Ingestion: one shared runtime (services.ingest.runtime) and one package per source kind."""

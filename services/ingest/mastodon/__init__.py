@@ -1,0 +1,1 @@
+"""Mastodon hashtag timelines, search and streaming."""

@@ -1,0 +1,194 @@
+"""Mastodon statuses → Mentions: hashtag timelines and search, polled forward with ``min_id``.
+
+Contract: the native id is the status URI, so the same post seen on two servers or
+under two hashtags is one mention; an edit (``edited_at``) is produced again under
+the same mention_id. A pass yields one Page per API page, each with cursor
+``{"min_id": <newest id so far>}``, so a restart resumes after the last committed page.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import AsyncGenerator, Awaitable, Callable, Sequence
+from datetime import datetime
+from typing import Literal
+from urllib.parse import urlsplit
+
+from pydantic import Field, model_validator
+
+from schemas.models import Match, Mention, Thread
+from schemas.privacy import Pseudonymiser
+from services.ingest.mastodon.client import MastodonClient, Status, StatusPage, id_key, newest
+from services.ingest.mastodon.stream import StreamingHashtag
+from services.ingest.runtime.api import Cursor, Page, Reject, Source, SourceContext, Stream
+from services.ingest.runtime.config import InstanceConfig
+from services.ingest.runtime.mapping import html_to_text, make_mention
+
+PUBLIC = frozenset({"public", "unlisted", None})
+
+
+class MastodonConfig(InstanceConfig):
+    """``kind: mastodon`` — hashtags on each server; ``search``/``streaming`` need ``token_env``."""
+
+    kind: Literal["mastodon"]
+    servers: tuple[str, ...] = Field(min_length=1)
+    hashtags: tuple[str, ...] = ()
+    search: tuple[str, ...] = ()
+    streaming: bool = False
+    page_limit: int = Field(default=40, ge=1, le=40)
+    max_pages_per_pass: int = Field(default=50, ge=1)
+
+    @model_validator(mode="after")
+    def _check(self) -> MastodonConfig:
+        for server in self.servers:
+            if not server.startswith(("https://", "http://")):
+                raise ValueError(f"server {server!r} must be a URL like https://mastodon.social")
+        if not self.hashtags and not self.search:
+            raise ValueError("give at least one of hashtags or search")
+        if (self.search or self.streaming) and not self.token_env:
+            raise ValueError("search and streaming need token_env (an access token)")
+        return self
+
+    def required_env(self) -> tuple[str, ...]:
+        return ("token_env",) if self.search or self.streaming else ()
+
+
+def map_status(
+    status: Status,
+    *,
+    instance: str,
+    match: Match,
+    fetched_at: datetime,
+    pseudonymiser: Pseudonymiser,
+) -> Mention | None:
+    """One status as a Mention; None for a post to skip (private, no text); ValueError if broken."""
+    status = status.get("reblog") or status
+    if status.get("visibility") not in PUBLIC:
+        return None
+    text = html_to_text(status.get("content"))
+    if not text:
+        return None
+    account = status.get("account") or {}
+    acct = account.get("acct")
+    author_id = account.get("url") or account.get("uri") or acct
+    parent = status.get("in_reply_to_id")
+    edited = status.get("edited_at")
+    return make_mention(
+        kind="mastodon",
+        instance=instance,
+        native_id=str(status["uri"]),
+        url=status.get("url") or status["uri"],
+        text=text,
+        title=html_to_text(status.get("spoiler_text")) or None,
+        lang=status.get("language"),
+        created_at=datetime.fromisoformat(str(status["created_at"]).replace("Z", "+00:00")),
+        edited_at=datetime.fromisoformat(edited.replace("Z", "+00:00")) if edited else None,
+        fetched_at=fetched_at,
+        author=pseudonymiser.author("mastodon", str(author_id), acct) if author_id else None,
+        thread=Thread(parent_id=str(parent)) if parent else None,
+        matched_by=(match,),
+    )
+
+
+def to_page(
+    statuses: Sequence[Status], stream: Stream, match: Match, ctx: SourceContext, min_id: str | None
+) -> Page:
+    """Map a batch of statuses; broken ones become Rejects; the cursor is the newest id."""
+    fetched_at = ctx.now()
+    mentions: list[Mention] = []
+    rejects: list[Reject] = []
+    for status in statuses:
+        try:
+            mention = map_status(
+                status,
+                instance=stream.instance,
+                match=match,
+                fetched_at=fetched_at,
+                pseudonymiser=ctx.pseudonymiser,
+            )
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            rejects.append(Reject(json.dumps(status, ensure_ascii=False).encode(), exc))
+            continue
+        if mention is not None:
+            mentions.append(mention)
+    ids = [str(s["id"]) for s in statuses if isinstance(s.get("id"), str | int)]
+    cursor = newest(min_id, *ids)
+    return Page(mentions, rejects, {"min_id": cursor} if cursor else None, fetched=len(statuses))
+
+
+def _newer(status_id: object, min_id: str | None) -> bool:
+    if min_id is None:
+        return True
+    return isinstance(status_id, str | int) and id_key(str(status_id)) > id_key(min_id)
+
+
+Fetch = Callable[[str | None], Awaitable[StatusPage]]
+
+
+class TimelineStream(Stream):
+    """Polls one hashtag timeline or search on one server, walking forward from ``min_id``."""
+
+    def __init__(
+        self, config: MastodonConfig, name: str, match: Match, fetch: Fetch, ctx: SourceContext
+    ) -> None:
+        super().__init__("mastodon", config.name, name, config.poll_interval_s)
+        self.match = match
+        self.ctx = ctx
+        self._fetch = fetch
+        self._max_pages = config.max_pages_per_pass
+
+    def page_of(self, statuses: Sequence[Status], min_id: str | None) -> Page:
+        """Statuses mapped into one Page whose cursor is the newest id seen."""
+        return to_page(statuses, self, self.match, self.ctx, min_id)
+
+    async def pages(self, cursor: Cursor | None) -> AsyncGenerator[Page, None]:
+        min_id: str | None = (cursor or {}).get("min_id")
+        for _ in range(self._max_pages):
+            batch = await self._fetch(min_id)
+            # Servers repeat statuses at page edges; anything not newer than min_id is done.
+            fresh = [s for s in batch.statuses if _newer(s.get("id"), min_id)]
+            fresh.sort(key=lambda s: id_key(str(s.get("id"))))  # oldest first, as they happened
+            if not fresh:
+                return
+            page = self.page_of(fresh, min_id)
+            yield page
+            next_id = newest(min_id, (page.cursor or {}).get("min_id"))
+            if next_id == min_id:
+                return  # nothing newer came back: caught up (guards a looping server)
+            min_id = next_id
+
+
+class MastodonSource(Source):
+    def __init__(self, config: MastodonConfig, ctx: SourceContext) -> None:
+        token = config.token(ctx.environ)
+        self._streams: list[Stream] = []
+        for server in config.servers:
+            client = MastodonClient(ctx.http, server, token)
+            host = urlsplit(server).netloc
+            for tag in config.hashtags:
+                match = Match(kind="hashtag", value=tag.lstrip("#").lower())
+                name = f"{host}/tag/{match.value}"
+
+                def fetch(
+                    min_id: str | None, c: MastodonClient = client, t: str = match.value
+                ) -> Awaitable[StatusPage]:
+                    return c.tag_timeline(t, min_id=min_id, limit=config.page_limit)
+
+                timeline = TimelineStream(config, name, match, fetch, ctx)
+                self._streams.append(
+                    StreamingHashtag(timeline, client) if config.streaming else timeline
+                )
+            for query in config.search:
+                match = Match(kind="query", value=query)
+                name = f"{host}/search/{hashlib.sha256(query.encode()).hexdigest()[:10]}"
+
+                def search(
+                    min_id: str | None, c: MastodonClient = client, q: str = query
+                ) -> Awaitable[StatusPage]:
+                    return c.search(q, min_id=min_id, limit=config.page_limit)
+
+                self._streams.append(TimelineStream(config, name, match, search, ctx))
+
+    def streams(self) -> Sequence[Stream]:
+        return self._streams

@@ -1,0 +1,1 @@
+"""RSS/Atom feeds, Google Alerts included."""

@@ -1,0 +1,1 @@
+"""The shared ingestion runtime: settings, config, HTTP, retry, producer, cursors, loop."""

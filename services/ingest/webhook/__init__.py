@@ -1,0 +1,1 @@
+"""Webhook intake: signed JSON POSTs from forms and other tools."""

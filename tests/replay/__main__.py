@@ -1,0 +1,41 @@
+"""``python -m tests.replay {rss,mastodon} --port N``: serve demo traffic until interrupted."""
+
+from __future__ import annotations
+
+import argparse
+
+from aiohttp import web
+
+from tests.replay import mastodon, rss
+from tests.replay.faults import FaultPlan
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m tests.replay", description=__doc__)
+    parser.add_argument("kind", choices=["rss", "mastodon"])
+    parser.add_argument("--port", type=int, default=8081)
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--total", type=int, default=2000, help="items the server will release")
+    parser.add_argument("--faults", action="store_true", help="add 429s, 5xx bursts, bad bodies")
+    args = parser.parse_args()
+    plan = (
+        FaultPlan(rate_limit_first=1, burst_every=25, malformed_every=40)
+        if args.faults
+        else FaultPlan()
+    )
+    if args.kind == "rss":
+        app = rss.make_app(
+            rss.RssReplay(seed=args.seed, total=args.total, per_request=2, faults=plan)
+        )
+    else:
+        state = mastodon.MastodonReplay(
+            seed=args.seed, total=args.total, per_request=3, faults=plan
+        )
+        app = mastodon.make_app(state)
+    print(f"replay {args.kind} on http://{args.host}:{args.port}", flush=True)
+    web.run_app(app, host=args.host, port=args.port, print=None)
+
+
+if __name__ == "__main__":
+    main()
