@@ -20,7 +20,7 @@ if [[ -z "$python_bin" ]]; then
   exit 1
 fi
 
-key="$(cat "$lock" "$root/pyproject.toml" | sha256sum | cut -c1-16)"
+key="$(cat "$lock" "$root/requirements-data.txt" | sha256sum | cut -c1-16)"
 venv="$cache/venv/py311-$key"
 if [[ ! -f "$venv/.complete" ]]; then
   echo "creating $venv (first time for this lock file; later runs reuse it)"

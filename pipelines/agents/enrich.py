@@ -101,7 +101,12 @@ def register(app: faust.App, topics: Topics, settings: PipelineSettings) -> None
     enricher = build_enricher(settings)
     raw_dlq = DeadLetterer(topics.raw_dlq, "enrich", settings.dead_letter_limit)
     dedupe_dlq = DeadLetterer(topics.raw_dlq, "dedupe", settings.dead_letter_limit)
-    table = app.Table("dedupe-first-seen", default=None, partitions=settings.partitions)
+    # The changelog partition follows the key (the producer's partitioner), exactly as the
+    # dedupe topic is keyed, so batch items and the expiry timer can write without a
+    # "current event" and the table stays co-partitioned with its source.
+    table = app.Table(
+        "dedupe-first-seen", default=None, partitions=settings.partitions, use_partitioner=True
+    )
     state = DedupeState(table, timedelta(hours=settings.dedupe_window_hours))
 
     @app.agent(topics.raw, name="enrich")

@@ -61,7 +61,7 @@ def test_raw_mentions_become_searchable_and_poison_is_dead_lettered(
             lambda: es_count(es, alias),
             lambda n: n >= len(mentions),
             300,
-            f"{len(mentions)} docs\n{worker.log_tail()}",
+            lambda: f"{len(mentions)} docs\n{worker.log_tail()}",
         )
         letters = wait_for(
             lambda: read_topic(kafka_bootstrap, f"{unique_prefix}mentions.raw.v1.dlq", 2000),
@@ -128,7 +128,7 @@ def test_worker_killed_mid_stream_leaves_exactly_n_documents(
     worker.start()
     try:
         seen = wait_for(
-            lambda: es_count(es, alias), lambda n: n >= 40, 300, f"first docs\n{worker.log_tail()}"
+            lambda: es_count(es, alias), lambda n: n >= 40, 300, lambda: f"first docs\n{worker.log_tail()}"
         )
         worker.kill()
         assert seen < len(mentions), "the worker finished before it could be killed mid-stream"
@@ -137,7 +137,7 @@ def test_worker_killed_mid_stream_leaves_exactly_n_documents(
             lambda: es_count(es, alias),
             lambda n: n >= len(mentions),
             300,
-            f"all docs\n{worker.log_tail()}",
+            lambda: f"all docs\n{worker.log_tail()}",
         )
     finally:
         worker.stop()

@@ -12,16 +12,22 @@ from kafka import KafkaConsumer
 T = TypeVar("T")
 
 
-def wait_for(probe: Callable[[], T], done: Callable[[T], bool], timeout: float, what: str) -> T:
-    """Call ``probe`` until ``done(result)``; raise with the last result after ``timeout`` seconds."""
+def wait_for(
+    probe: Callable[[], T], done: Callable[[T], bool], timeout: float, what: str | Callable[[], str]
+) -> T:
+    """Call ``probe`` until ``done(result)``; raise with the last result after ``timeout`` seconds.
+
+    ``what`` may be a callable so a description (e.g. a log tail) is read at failure time.
+    """
     deadline = time.monotonic() + timeout
     while True:
         result = probe()
         if done(result):
             return result
         if time.monotonic() > deadline:
+            described = what() if callable(what) else what
             raise AssertionError(
-                f"timed out after {timeout:.0f}s waiting for {what}; last saw {result!r}"
+                f"timed out after {timeout:.0f}s waiting for {described}; last saw {result!r}"
             )
         time.sleep(0.5)
 

@@ -8,6 +8,7 @@ import socket
 import subprocess
 import sys
 from pathlib import Path
+from typing import BinaryIO
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -37,9 +38,11 @@ class Worker:
             **env,
         }
         self.process: subprocess.Popen[bytes] | None = None
+        self._log: BinaryIO | None = None
 
     def start(self) -> None:
-        log = self.log_path.open("ab")
+        self._close_log()
+        log = self._log = self.log_path.open("ab")
         self.process = subprocess.Popen(
             [sys.executable, "-m", "faust", "-A", "pipelines.app", "worker", "-l", "info"],
             env=self.env,
@@ -53,6 +56,12 @@ class Worker:
         if self.process and self.process.poll() is None:
             self.process.send_signal(signal.SIGKILL)
             self.process.wait(timeout=30)
+        self._close_log()
+
+    def _close_log(self) -> None:
+        if self._log is not None:
+            self._log.close()
+            self._log = None
 
     def stop(self) -> int | None:
         if self.process and self.process.poll() is None:
@@ -61,6 +70,7 @@ class Worker:
                 self.process.wait(timeout=60)
             except subprocess.TimeoutExpired:
                 self.kill()
+        self._close_log()
         return self.process.returncode if self.process else None
 
     def log_tail(self, chars: int = 4000) -> str:
