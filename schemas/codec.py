@@ -13,6 +13,7 @@ from functools import cache
 from importlib import resources
 from typing import Any, Final, TypeVar
 
+import jsonschema_rs
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError, best_match
 from pydantic import ValidationError as ModelValidationError
@@ -64,8 +65,18 @@ def _registry() -> Registry[Any]:
 
 @cache
 def validator(name: str) -> Draft202012Validator:
-    """A compiled validator for one schema, resolving references to the others."""
+    """The reference validator for one schema (used to explain a failure, field by field)."""
     return Draft202012Validator(load_schema(name), registry=_registry())
+
+
+@cache
+def _fast_validator(name: str) -> jsonschema_rs.Validator:
+    # The same schemas compiled by a native validator: every message takes this path,
+    # the reference validator only runs to name the field when a message is invalid.
+    resources = [(f"urn:earshot:schema:{n}", load_schema(n)) for n in SCHEMA_NAMES]
+    return jsonschema_rs.validator_for(
+        load_schema(name), registry=jsonschema_rs.Registry(resources)
+    )
 
 
 def _field_of(error: ValidationError) -> str:
@@ -85,9 +96,12 @@ def _field_of(error: ValidationError) -> str:
 
 def validate(name: str, data: object) -> None:
     """Raise :class:`ContractError` for the most relevant violation of schema ``name``."""
+    if _fast_validator(name).is_valid(data):
+        return
     error = best_match(validator(name).iter_errors(data))
     if error is not None:
         raise ContractError(name, _field_of(error), error.message)
+    raise ContractError(name, "$", "rejected by the schema")
 
 
 def to_json(event: Contract) -> dict[str, Any]:

@@ -50,7 +50,9 @@ async def enrich_batch(
             await dlq.send(event, exc)
     now = datetime.now(UTC)
     try:
-        results = enricher.enrich([m for _, m in decoded], now)
+        # In a thread: the model releases the GIL, so dedupe, index and route agents keep
+        # moving while a batch is scored.
+        results = await asyncio.to_thread(enricher.enrich, [m for _, m in decoded], now)
         pairs = list(zip(decoded, results, strict=True))
     except Exception:
         log.exception("batch enrichment failed; isolating the message that breaks it")

@@ -1,4 +1,4 @@
-"""``python -m tests.replay {rss,mastodon} --port N``: serve demo traffic until interrupted."""
+"""``python -m tests.replay {rss,mastodon,bluesky,reddit,x} --port N``: serve demo traffic until interrupted."""
 
 from __future__ import annotations
 
@@ -6,13 +6,13 @@ import argparse
 
 from aiohttp import web
 
-from tests.replay import mastodon, rss
+from tests.replay import bluesky, mastodon, reddit, rss, x
 from tests.replay.faults import FaultPlan
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m tests.replay", description=__doc__)
-    parser.add_argument("kind", choices=["rss", "mastodon"])
+    parser.add_argument("kind", choices=["rss", "mastodon", "bluesky", "reddit", "x"])
     parser.add_argument("--port", type=int, default=8081)
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--seed", type=int, default=1)
@@ -28,11 +28,21 @@ def main() -> None:
         app = rss.make_app(
             rss.RssReplay(seed=args.seed, total=args.total, per_request=2, faults=plan)
         )
-    else:
+    elif args.kind == "mastodon":
         state = mastodon.MastodonReplay(
             seed=args.seed, total=args.total, per_request=3, faults=plan
         )
         app = mastodon.make_app(state)
+    elif args.kind == "bluesky":  # searchPosts on http://, Jetstream on ws:// (same port)
+        app = bluesky.make_app(
+            bluesky.BlueskyReplay(seed=args.seed, total=args.total, per_request=3, faults=plan)
+        )
+    elif args.kind == "reddit":
+        app = reddit.make_app(
+            reddit.RedditReplay(seed=args.seed, total=args.total, per_request=3, faults=plan)
+        )
+    else:
+        app = x.make_app(x.XReplay(seed=args.seed, total=args.total, per_request=3, faults=plan))
     print(f"replay {args.kind} on http://{args.host}:{args.port}", flush=True)
     web.run_app(app, host=args.host, port=args.port, print=None)
 

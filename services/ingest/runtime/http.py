@@ -77,12 +77,13 @@ def retry_after_hint(
 
     ``Retry-After`` (seconds or HTTP date); Mastodon ``X-RateLimit-Reset`` (ISO time);
     Reddit ``X-Ratelimit-Reset`` (seconds; same name case-insensitively, told apart by
-    its value); X ``x-rate-limit-reset`` (epoch seconds). Reset headers are quota
-    bookkeeping sent on every response, so they count only when ``rate_limited`` (429).
+    its value); X ``x-rate-limit-reset`` and Bluesky ``RateLimit-Reset`` (epoch seconds).
+    Reset headers are quota bookkeeping sent on every response, so they count only
+    when ``rate_limited`` (429).
     """
     now = time.time() if now is None else now
     names = (
-        ("retry-after", "x-ratelimit-reset", "x-rate-limit-reset")
+        ("retry-after", "x-ratelimit-reset", "x-rate-limit-reset", "ratelimit-reset")
         if rate_limited
         else ("retry-after",)
     )
@@ -138,8 +139,16 @@ class RateLimitPacer:
 
     def observe(self, host: str, headers: httpx.Headers) -> None:
         """Remember the quota a response announced (``X-RateLimit-Remaining`` + reset)."""
-        remaining = headers.get("x-ratelimit-remaining") or headers.get("x-rate-limit-remaining")
-        reset = headers.get("x-ratelimit-reset") or headers.get("x-rate-limit-reset")
+        remaining = (
+            headers.get("x-ratelimit-remaining")
+            or headers.get("x-rate-limit-remaining")
+            or headers.get("ratelimit-remaining")
+        )
+        reset = (
+            headers.get("x-ratelimit-reset")
+            or headers.get("x-rate-limit-reset")
+            or headers.get("ratelimit-reset")
+        )
         if remaining is None or reset is None:
             return
         try:

@@ -15,15 +15,21 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from schemas.models import SourceKind
 from schemas.yamlconfig import ConfigError, parse_with_lines
+from services.ingest.bluesky.source import BlueskyConfig, BlueskySource
 from services.ingest.mastodon.source import MastodonConfig, MastodonSource
+from services.ingest.reddit.source import RedditConfig, RedditSource
 from services.ingest.rss.source import RssConfig, RssSource
 from services.ingest.runtime.api import Source, SourceContext
 from services.ingest.runtime.config import InstanceConfig
 from services.ingest.webhook.source import WebhookConfig, WebhookSource
+from services.ingest.x.source import XConfig, XSource
 
 C = TypeVar("C", bound=InstanceConfig)
 
-AnySourceConfig = Annotated[RssConfig | MastodonConfig | WebhookConfig, Field(discriminator="kind")]
+AnySourceConfig = Annotated[
+    RssConfig | MastodonConfig | BlueskyConfig | RedditConfig | XConfig | WebhookConfig,
+    Field(discriminator="kind"),
+]
 
 
 @dataclass(frozen=True)
@@ -37,6 +43,9 @@ class SourceSpec(Generic[C]):
 REGISTRY: Final[Mapping[SourceKind, SourceSpec[Any]]] = {
     "rss": SourceSpec(RssConfig, RssSource),
     "mastodon": SourceSpec(MastodonConfig, MastodonSource),
+    "bluesky": SourceSpec(BlueskyConfig, BlueskySource),
+    "reddit": SourceSpec(RedditConfig, RedditSource),
+    "x": SourceSpec(XConfig, XSource),
     "webhook": SourceSpec(WebhookConfig, WebhookSource),
 }
 

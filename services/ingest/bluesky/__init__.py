@@ -1,0 +1,1 @@
+"""Bluesky: app.bsky.feed.searchPosts polling and the Jetstream firehose."""

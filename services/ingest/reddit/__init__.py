@@ -1,0 +1,1 @@
+"""Reddit: subreddit, comment and search listings, optional app-only OAuth."""
