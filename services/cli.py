@@ -7,6 +7,7 @@ same code runs from here, from the compose init job and from tests.
 from __future__ import annotations
 
 import argparse
+import importlib
 import sys
 from collections.abc import Callable, Sequence
 
@@ -42,9 +43,36 @@ def _templates(args: argparse.Namespace) -> int:
     return 0
 
 
+def _passthrough(module: str, function: str) -> Callable[[argparse.Namespace], int]:
+    """A command with its own argument parser: it gets the words after its name in ``args.argv``."""
+
+    def run(args: argparse.Namespace) -> int:
+        entry: Callable[[list[str]], int] = getattr(importlib.import_module(module), function)
+        return entry(args.argv)
+
+    run.takes_arguments = True  # type: ignore[attr-defined]
+    return run
+
+
 COMMANDS: dict[str, tuple[str, Callable[[argparse.Namespace], int]]] = {
     "topics": ("create every declared Kafka topic (idempotent)", _topics),
     "templates": ("install the Elasticsearch index templates (idempotent)", _templates),
+    "kibana": (
+        "generate the Kibana views, or import them with spaces and roles (idempotent)",
+        _passthrough("services.kibana.cli", "main"),
+    ),
+    "search": (
+        "search mentions with the Kibana views' filters",
+        _passthrough("services.search.cli", "main"),
+    ),
+    "retention": (
+        "delete monthly indices past deploy/config/retention.yaml (audited)",
+        _passthrough("services.privacy.cli", "retention_main"),
+    ),
+    "privacy": (
+        "erase a person's mentions by author, with a tombstone (audited)",
+        _passthrough("services.privacy.cli", "privacy_main"),
+    ),
 }
 
 
@@ -52,10 +80,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``earshot`` / ``python -m services.cli``."""
     parser = argparse.ArgumentParser(prog="earshot", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
-    for name, (help_text, _) in COMMANDS.items():
-        sub.add_parser(name, help=help_text)
-    args = parser.parse_args(argv)
-    return COMMANDS[args.command][1](args)
+    for name, (help_text, run) in COMMANDS.items():
+        # Commands with their own parser see --help too, so argparse must not answer it here.
+        sub.add_parser(name, help=help_text, add_help=not getattr(run, "takes_arguments", False))
+    args, rest = parser.parse_known_args(argv)
+    command = COMMANDS[args.command][1]
+    if rest and not getattr(command, "takes_arguments", False):
+        parser.error(f"unrecognized arguments: {' '.join(rest)}")
+    args.argv = rest
+    return command(args)
 
 
 if __name__ == "__main__":

@@ -14,10 +14,12 @@ from pipelines.agents.streams import event_batches
 from pipelines.app import Topics
 from pipelines.settings import PipelineSettings
 from pipelines.sink.elastic import BulkIndexer, Doc
+from pipelines.steps.erasure import TombstoneSettings, tombstone_guard
 from schemas.codec import decode, to_json
 from schemas.elastic import async_es_client, install_templates_async, monthly_index
 from schemas.models import EnrichedMention
 from schemas.retry import RetryPolicy, retry_async
+from schemas.settings import load_settings
 
 FOREVER_ES_SETUP = RetryPolicy(base=1.0, cap=30.0, max_attempts=None)
 
@@ -31,15 +33,19 @@ def register(app: faust.App, topics: Topics, settings: PipelineSettings) -> None
     dlq = DeadLetterer(topics.enriched_dlq, "index", settings.dead_letter_limit)
     client = async_es_client(settings)
     indexer = BulkIndexer(client)
+    erased = tombstone_guard(load_settings(TombstoneSettings))
 
     @app.agent(topics.enriched, name="index")
     async def index(stream: faust.StreamT[bytes]) -> None:
         await retry_async(
             lambda: install_templates_async(client, settings.index_prefix), FOREVER_ES_SETUP
         )
+        # Erased authors are known before the first document is indexed, and kept current.
+        await retry_async(lambda: erased.refresh(force=True), FOREVER_ES_SETUP)
         async for events in event_batches(
             stream, settings.index_batch_max, settings.index_batch_seconds
         ):
+            await retry_async(erased.refresh, FOREVER_ES_SETUP)
             docs = []
             for event in events:
                 try:
@@ -47,6 +53,8 @@ def register(app: faust.App, topics: Topics, settings: PipelineSettings) -> None
                 except Exception as exc:
                     await dlq.send(event, exc)
                     continue
+                if erased.erased(mention.author):
+                    continue  # privacy.tombstones.v1: acknowledged, never stored again
                 target = monthly_index(settings.index_prefix, "mentions", mention.created_at)
                 docs.append(Doc(target, mention.mention_id, to_json(mention), event))
             outcome = await indexer.write(docs)

@@ -30,7 +30,7 @@ def numbered_mentions(count: int, kind: str = "rss") -> list[Mention]:
             base.model_copy(
                 update={
                     "mention_id": mention_id(kind, native),
-                    "source": Source(kind=kind, instance="demo", native_id=native),  # type: ignore[arg-type]
+                    "source": Source(kind=kind, instance="demo", native_id=native),
                     "text": f"{base.text} (report {i})",
                 }
             )
