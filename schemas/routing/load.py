@@ -1,0 +1,86 @@
+"""Read ``departments.yaml``: schema validation, then the checks that span entries.
+
+Both kinds of error are :class:`schemas.yamlconfig.ConfigError` naming file,
+line and field, e.g. ``departments.yaml:88: rules.3.department: unknown
+department 'haringey-highway'``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterator
+from pathlib import Path
+
+from pipelines.routing.config import RoutingConfig
+from pipelines.steps.topics import Taxonomy
+from schemas.yamlconfig import ConfigError, parse_with_lines, validate_data
+
+Lines = dict[tuple[str | int, ...], int]
+
+
+def load_routing(path: Path, known_topics: Collection[str] | None = None) -> RoutingConfig:
+    """Read and check a routing file; ``known_topics`` (taxonomy ids) catches topic typos."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(path, None, "$", f"cannot read file: {exc.strerror}") from exc
+    data, lines = parse_with_lines(text, path)
+    config = validate_data(data, lines, RoutingConfig, path)
+    for loc, message in _problems(config, known_topics):
+        raise ConfigError(path, _line(lines, loc), ".".join(map(str, loc)), message)
+    return config
+
+
+def taxonomy_topics(config_dir: Path) -> frozenset[str] | None:
+    """Topic ids of ``<config_dir>/topics.yaml``, or None when the deployment has none."""
+    path = config_dir / "topics.yaml"
+    if not path.exists():
+        return None
+    return frozenset(t.id for t in Taxonomy.load(path).topics)
+
+
+def _line(lines: Lines, loc: tuple[str | int, ...]) -> int | None:
+    for cut in range(len(loc), -1, -1):
+        if loc[:cut] in lines:
+            return lines[loc[:cut]]
+    return None
+
+
+def _problems(
+    config: RoutingConfig, known_topics: Collection[str] | None
+) -> Iterator[tuple[tuple[str | int, ...], str]]:
+    seen: dict[str, int] = {}
+    for i, dept in enumerate(config.departments):
+        if dept.id in seen:
+            yield ("departments", i, "id"), f"department {dept.id!r} is defined twice"
+        seen[dept.id] = i
+        if known_topics is not None:
+            for j, topic in enumerate(dept.owns_topics):
+                if topic not in known_topics:
+                    yield ("departments", i, "owns_topics", j), f"unknown topic {topic!r}"
+    rule_ids: set[str] = set()
+    for i, rule in enumerate(config.rules):
+        if rule.id in rule_ids:
+            yield ("rules", i, "id"), f"rule {rule.id!r} is defined twice"
+        rule_ids.add(rule.id)
+        owner = config.department(rule.department)
+        if owner is None:
+            yield ("rules", i, "department"), f"unknown department {rule.department!r}"
+            continue
+        if owner.council is not None:
+            for j, council in enumerate(rule.councils):
+                if council != owner.council:
+                    yield (
+                        ("rules", i, "councils", j),
+                        f"{council} is not the council of department {owner.id!r} ({owner.council})",
+                    )
+        if known_topics is None:
+            continue
+        clauses = {
+            "topics.any": rule.topics.any if rule.topics else (),
+            "topics.all": rule.topics.all if rule.topics else (),
+            "exclude.topics": rule.exclude.topics,
+        }
+        for name, topics in clauses.items():
+            for j, topic in enumerate(topics):
+                if topic not in known_topics:
+                    yield ("rules", i, *name.split("."), j), f"unknown topic {topic!r}"
