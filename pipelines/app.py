@@ -29,8 +29,19 @@ class Topics:
     alerts_dlq: faust.TopicT
 
 
-def _bytes_topic(app: faust.App, name: str, **options: object) -> faust.TopicT:
-    return app.topic(name, key_type=bytes, value_type=bytes, key_serializer="raw", value_serializer="raw", **options)  # type: ignore[arg-type]
+def _bytes_topic(
+    app: faust.App, name: str, *, internal: bool = False, partitions: int | None = None
+) -> faust.TopicT:
+    # Values stay bytes: the one codec (schemas.codec) decodes and validates them.
+    return app.topic(
+        name,
+        key_type=bytes,
+        value_type=bytes,
+        key_serializer="raw",
+        value_serializer="raw",
+        internal=internal,
+        partitions=partitions,
+    )
 
 
 def create_app(settings: PipelineSettings) -> tuple[faust.App, Topics]:
@@ -53,7 +64,10 @@ def create_app(settings: PipelineSettings) -> tuple[faust.App, Topics]:
         raw=_bytes_topic(app, t("mentions.raw.v1")),
         raw_dlq=_bytes_topic(app, t(dlq_topic("mentions.raw.v1"))),
         dedupe=_bytes_topic(
-            app, f"{settings.topic_prefix}{settings.app_id}-dedupe", internal=True, partitions=settings.partitions
+            app,
+            f"{settings.topic_prefix}{settings.app_id}-dedupe",
+            internal=True,
+            partitions=settings.partitions,
         ),
         enriched=_bytes_topic(app, t("mentions.enriched.v1")),
         enriched_dlq=_bytes_topic(app, t(dlq_topic("mentions.enriched.v1"))),
@@ -66,7 +80,8 @@ def create_app(settings: PipelineSettings) -> tuple[faust.App, Topics]:
 settings = load_settings(PipelineSettings)
 app, topics = create_app(settings)
 
-from pipelines.agents import enrich, index  # noqa: E402  (agents register on import of their module)
+from pipelines.agents import enrich, index, route  # noqa: E402  (agents register on import of their module)
 
 enrich.register(app, topics, settings)
 index.register(app, topics, settings)
+route.register(app, topics, settings)

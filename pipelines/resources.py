@@ -11,7 +11,8 @@ from pipelines.settings import PipelineSettings
 from pipelines.steps.enrich import Enricher
 from pipelines.steps.language import detect_language, sentiment_policy
 from pipelines.steps.locality import LocalityTagger
-from pipelines.steps.topics import Taxonomy, TopicTagger
+from pipelines.steps.topics import TopicTagger
+from schemas.taxonomy import Taxonomy
 
 log = logging.getLogger(__name__)
 

@@ -10,6 +10,8 @@ from pydantic import SecretStr
 from schemas.models import Author
 
 PSEUDONYM_PREFIX = "p1:"
+TOMBSTONE_TOPIC = "privacy.tombstones.v1"
+"""Compacted topic of erased authors (key = pseudonym): a replay never brings them back."""
 MIN_SECRET_LENGTH = 16
 
 

@@ -47,8 +47,9 @@ for kind_port in rss:8081 mastodon:8082 bluesky:8083 reddit:8084 x:8085; do
 done
 start smtp-catcher "$py" -m services.notifier.devmail --dir var/mail --port 2525
 EARSHOT_DATADIR="$root/var/faust" start worker "$py" -m faust -A pipelines.app worker -l info
-EARSHOT_SMTP_HOST=127.0.0.1 EARSHOT_SMTP_PORT=2525 EARSHOT_SMTP_STARTTLS=false \
-  EARSHOT_HTTP_PORT=9110 start notifier "$py" -m services.notifier
+EARSHOT_SMTP_HOST=127.0.0.1 EARSHOT_SMTP_PORT=2525 EARSHOT_SMTP_SECURITY=none \
+  EARSHOT_QUIET_HOURS=false EARSHOT_KIBANA_URL=http://127.0.0.1:5601 \
+  start notifier "$py" -m services.notifier
 EARSHOT_SOURCES_FILE=deploy/config/sources.demo.yaml EARSHOT_HTTP_PORT=9108 \
   start ingest "$py" -m services.ingest
 
@@ -67,7 +68,7 @@ Earshot is running end to end ($count mentions searchable so far; more arrive as
                           $py -m services.cli search --topic highways --council Haringey
   Elasticsearch:          curl "$EARSHOT_ES_URL/earshot-mentions/_search?q=pothole&pretty"
   Department email:       open $root/var/mail/index.html  (a local mail catcher; nothing leaves this machine)
-  Ingestion health:       curl http://127.0.0.1:9108/healthz   metrics: /metrics
+  Ingestion health:       curl http://127.0.0.1:9108/healthz   metrics: /metrics  (notifier: port 9110)
   Dead letters:           $py -m schemas.topics list   (topics ending .dlq)
   Logs:                   $root/var/log/
 Ctrl-C stops Earshot's processes; make stack-down stops Kafka and Elasticsearch.

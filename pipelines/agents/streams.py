@@ -25,4 +25,3 @@ def key_text(event: EventT[bytes]) -> str:
     """The event's key as text ("" when it has none)."""
     key = event.key
     return key.decode("utf-8", "replace") if isinstance(key, bytes) else ""
-

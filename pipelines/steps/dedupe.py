@@ -17,7 +17,9 @@ MIN_WORDS_FOR_TEXT_MATCH = 6
 _URL = re.compile(r"https?://[^\s<>\"')\]]+", re.IGNORECASE)
 _HANDLE = re.compile(r"(?<!\w)[@#][\w.]+")
 _NON_WORD = re.compile(r"[^\w]+")
-_TRACKING = re.compile(r"^(utm_\w+|fbclid|gclid|mc_cid|mc_eid|ref|ref_src|igshid|si)$", re.IGNORECASE)
+_TRACKING = re.compile(
+    r"^(utm_\w+|fbclid|gclid|mc_cid|mc_eid|ref|ref_src|igshid|si)$", re.IGNORECASE
+)
 # Links to the platforms themselves are not "the thing shared".
 _PLATFORM_HOSTS = ("x.com", "twitter.com", "t.co", "bsky.app", "reddit.com", "redd.it")
 

@@ -97,7 +97,9 @@ class Enricher:
         wanted = [i for i, reason in enumerate(reasons) if reason is None]
         scores = self._sentiment.predict([sentiment_text(mentions[i]) for i in wanted])
         sentiments: dict[int, Sentiment] = {
-            i: Sentiment(label=s.label, score=round(float(s.score), 4), model=self._sentiment.model_id)
+            i: Sentiment(
+                label=s.label, score=round(float(s.score), 4), model=self._sentiment.model_id
+            )
             for i, s in zip(wanted, scores, strict=True)
         }
         out = []

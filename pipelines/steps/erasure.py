@@ -25,12 +25,11 @@ from kafka import KafkaConsumer, TopicPartition
 from pydantic import SecretStr
 
 from schemas.models import Author
-from schemas.privacy import Pseudonymiser
+from schemas.privacy import TOMBSTONE_TOPIC, Pseudonymiser
 from schemas.retry import Retryable
 from schemas.settings import KafkaSettings
 
 log = logging.getLogger(__name__)
-TOMBSTONE_TOPIC = "privacy.tombstones.v1"
 
 
 class TombstoneSettings(KafkaSettings):

@@ -10,8 +10,8 @@ from __future__ import annotations
 from collections.abc import Collection, Iterator
 from pathlib import Path
 
-from pipelines.routing.config import RoutingConfig
-from pipelines.steps.topics import Taxonomy
+from schemas.routing.config import RoutingConfig
+from schemas.taxonomy import Taxonomy
 from schemas.yamlconfig import ConfigError, parse_with_lines, validate_data
 
 Lines = dict[tuple[str | int, ...], int]

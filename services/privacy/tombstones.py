@@ -14,7 +14,7 @@ from typing import Any
 
 from kafka import KafkaProducer
 
-from pipelines.steps.erasure import TOMBSTONE_TOPIC
+from schemas.privacy import TOMBSTONE_TOPIC
 from schemas.topics import ensure_topics
 
 

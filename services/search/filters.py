@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from pipelines.routing.config import RoutingConfig
+from schemas.routing.config import RoutingConfig
 
 Query = dict[str, Any]
 SENTIMENT_LABELS = ("negative", "neutral", "positive")

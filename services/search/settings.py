@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pipelines.routing.config import RoutingConfig
-from pipelines.routing.load import load_routing
-from pipelines.steps.topics import Taxonomy
+from schemas.routing.config import RoutingConfig
+from schemas.routing.load import load_routing
 from schemas.settings import ElasticsearchSettings
+from schemas.taxonomy import Taxonomy
 
 CONFIG_DIR = Path(__file__).resolve().parents[2] / "deploy" / "config"
 

@@ -128,7 +128,10 @@ def test_worker_killed_mid_stream_leaves_exactly_n_documents(
     worker.start()
     try:
         seen = wait_for(
-            lambda: es_count(es, alias), lambda n: n >= 40, 300, lambda: f"first docs\n{worker.log_tail()}"
+            lambda: es_count(es, alias),
+            lambda n: n >= 40,
+            300,
+            lambda: f"first docs\n{worker.log_tail()}",
         )
         worker.kill()
         assert seen < len(mentions), "the worker finished before it could be killed mid-stream"

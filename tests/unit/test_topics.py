@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 
 from pipelines.steps.textmatch import PhraseMatcher, fold
-from pipelines.steps.topics import Taxonomy, TopicTagger
+from pipelines.steps.topics import TopicTagger
+from schemas.taxonomy import Taxonomy
 from schemas.yamlconfig import ConfigError
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -1,0 +1,159 @@
+"""The ledger of sent alerts: a compacted Kafka topic (``notifier.sent.v1``) mirrored in memory.
+
+Keys and values (JSON):
+
+* ``alert:<alert_id>`` → ``{department, kind, message_id, sent_at}``: this alert's
+  email was accepted by the SMTP server. Never sent again.
+* ``audit:<message_id>`` → the email's audit document, written with the alert keys
+  and deleted (tombstone) once Elasticsearch holds it, so an audit that could not
+  be indexed before a crash is indexed at the next start.
+
+The notifier reads the whole topic at start (and again whenever it is given
+partitions of ``alerts.v1``, to see what another instance sent), then keeps the
+in-memory view up to date with its own writes.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+from typing import Any
+
+from kafka import KafkaConsumer, KafkaProducer, TopicPartition
+from kafka.errors import KafkaError
+
+from schemas.retry import Retryable
+from services.notifier.render import Email
+
+log = logging.getLogger(__name__)
+THROTTLE_MEMORY = timedelta(days=1)
+
+
+class LedgerUnavailable(RuntimeError):
+    """The ledger topic does not exist: run ``python -m services.cli topics`` first."""
+
+
+class KafkaLedger:
+    """Which alert ids were emailed, durably; see the module docstring for the record layout."""
+
+    def __init__(
+        self, bootstrap: str, topic: str, producer: KafkaProducer, timeout_s: float = 30.0
+    ) -> None:
+        self._bootstrap = bootstrap
+        self._topic = topic
+        self._producer = producer
+        self._timeout_s = timeout_s
+        self._reader: KafkaConsumer | None = None
+        self._sent: dict[str, dict[str, Any]] = {}
+        self._immediate: list[tuple[str, datetime]] = []
+        self.unaudited: dict[str, dict[str, Any]] = {}
+
+    def __len__(self) -> int:
+        return len(self._sent)
+
+    def load(self) -> None:
+        """Read the whole ledger topic (blocking; call once at start)."""
+        reader = KafkaConsumer(
+            bootstrap_servers=self._bootstrap,
+            group_id=None,
+            enable_auto_commit=False,
+            auto_offset_reset="earliest",
+            client_id="earshot-notifier-ledger",
+        )
+        partitions = reader.partitions_for_topic(self._topic)
+        if not partitions:
+            reader.close()
+            raise LedgerUnavailable(
+                f"ledger topic {self._topic} does not exist; create the topics first"
+            )
+        tps = [TopicPartition(self._topic, p) for p in sorted(partitions)]
+        reader.assign(tps)
+        reader.seek_to_beginning(*tps)
+        self._reader = reader
+        self.catch_up()
+        log.info("ledger: %d sent alerts, %d audits to redo", len(self._sent), len(self.unaudited))
+
+    def catch_up(self) -> None:
+        """Apply every ledger record written so far (by this or any other instance)."""
+        reader = self._reader
+        if reader is None:
+            return
+        tps = list(reader.assignment())
+        ends = reader.end_offsets(tps)
+        while any(reader.position(tp) < ends[tp] for tp in tps):
+            for records in reader.poll(timeout_ms=500, max_records=5000).values():
+                for record in records:
+                    self._apply(record.key.decode(), record.value)
+
+    def _apply(self, key: str, value: bytes | None) -> None:
+        kind, _, ident = key.partition(":")
+        data = json.loads(value) if value is not None else None
+        if kind == "alert":
+            if data is None:
+                self._sent.pop(ident, None)
+                return
+            self._sent[ident] = data
+            if data.get("kind") == "immediate":
+                at = datetime.fromisoformat(data["sent_at"])
+                self._immediate.append((data["department"], at))
+                if len(self._immediate) > 50_000:  # only the last day matters (throttle restore)
+                    self._immediate = [x for x in self._immediate if x[1] >= at - THROTTLE_MEMORY]
+        elif kind == "audit":
+            if data is None:
+                self.unaudited.pop(ident, None)
+            else:
+                self.unaudited[ident] = data
+
+    def has(self, alert_id: str) -> bool:
+        """True when an email carrying ``alert_id`` was accepted by the SMTP server."""
+        return alert_id in self._sent
+
+    def record(self, email: Email, sent_at: datetime, audit: dict[str, Any]) -> None:
+        """Write the audit document and one entry per alert id, and wait for acks=all."""
+        entry = {
+            "department": email.department,
+            "kind": email.kind,
+            "message_id": email.message_id,
+            "sent_at": sent_at.isoformat(),
+        }
+        pending = [self._send(f"audit:{email.message_id}", audit)]
+        pending += [self._send(f"alert:{a}", {"alert_id": a, **entry}) for a in email.alert_ids]
+        try:
+            self._producer.flush(timeout=self._timeout_s)
+            for future in pending:
+                future.get(timeout=self._timeout_s)
+        except KafkaError as exc:
+            raise Retryable(f"ledger topic {self._topic} not writable: {exc}") from exc
+        self._apply(f"audit:{email.message_id}", json.dumps(audit).encode())
+        for a in email.alert_ids:
+            self._apply(f"alert:{a}", json.dumps({"alert_id": a, **entry}).encode())
+
+    def audited(self, message_id: str) -> None:
+        """Elasticsearch holds the audit document: drop it from the ledger (no wait needed)."""
+        self.unaudited.pop(message_id, None)
+        self._producer.send(self._topic, key=f"audit:{message_id}".encode(), value=None)
+
+    def immediate_sends(self, since: datetime) -> Iterable[tuple[str, datetime]]:
+        """(department, sent_at) of immediate emails read at start, for the throttle."""
+        return [(d, at) for d, at in self._immediate if at >= since]
+
+    def prune(self, before: datetime) -> int:
+        """Tombstone alert entries sent before ``before`` (older than alerts.v1 can redeliver)."""
+        old = [a for a, e in self._sent.items() if datetime.fromisoformat(e["sent_at"]) < before]
+        for alert_id in old:
+            del self._sent[alert_id]
+            self._producer.send(self._topic, key=f"alert:{alert_id}".encode(), value=None)
+        self._producer.flush(timeout=self._timeout_s)
+        return len(old)
+
+    def _send(self, key: str, value: dict[str, Any]) -> Any:
+        raw = json.dumps(value, separators=(",", ":")).encode()
+        return self._producer.send(self._topic, key=key.encode(), value=raw)
+
+    def close(self) -> None:
+        """Close the reader (the producer belongs to the caller)."""
+        if self._reader is not None:
+            self._reader.close()
+            self._reader = None

@@ -1,0 +1,284 @@
+"""The notifier process: a kafka-python consumer of alerts.v1 driving the dispatcher.
+
+Offsets are committed manually and only up to what is done: an alert's offset
+moves past only after its email was accepted by the SMTP server and the ledger
+recorded it (or it was a duplicate or dead-lettered). Alerts held for a digest
+keep the commit position of their partition below them until the digest goes,
+so a restart replays them (the ledger skips what was already sent). While the
+SMTP server is down the dispatcher retries under the project policy and this
+module keeps the consumer in its group with paused polls.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections import deque
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from kafka import KafkaConsumer, KafkaProducer
+from kafka.errors import KafkaError
+
+from schemas.bulk import BulkIndexer
+from schemas.codec import decode, encode
+from schemas.elastic import async_es_client, install_templates_async
+from schemas.models import Alert
+from schemas.retry import RetryPolicy, retry_async
+from schemas.routing.load import load_routing
+from schemas.routing.reload import Reloading
+from schemas.taxonomy import Taxonomy
+from services.notifier.audit import AuditWriter
+from services.notifier.deadletters import DeadLetters
+from services.notifier.dispatcher import Dispatcher, Mailer
+from services.notifier.health import Metrics, serve
+from services.notifier.ledger import KafkaLedger
+from services.notifier.offsets import Offsets, Rebalance
+from services.notifier.render import Renderer, Style
+from services.notifier.settings import NotifierSettings
+from services.notifier.smtp import SmtpMailer
+
+log = logging.getLogger(__name__)
+ALERTS = "alerts.v1"
+LEDGER = "notifier.sent.v1"
+LEDGER_KEEP = timedelta(days=35)  # alerts.v1 keeps 30 days: older ids can never come back
+
+
+class Stopping(Exception):
+    """The process was asked to stop while it waited; nothing in hand is acknowledged."""
+
+
+class NotifierService:
+    """Wires settings to consumer, dispatcher, ledger, audit and HTTP; :meth:`run` until stopped."""
+
+    def __init__(
+        self,
+        settings: NotifierSettings,
+        *,
+        mailer: Mailer | None = None,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self.s = settings
+        self.metrics = Metrics()
+        self.stop = asyncio.Event()
+        self.http_port: int | None = None
+        self._clock = clock
+        self.config = self._load_config()  # first: a broken file fails fast, before any connection
+        self._mailer = mailer or SmtpMailer(settings)
+        self._producer = KafkaProducer(
+            bootstrap_servers=settings.kafka_bootstrap, acks="all", linger_ms=5
+        )
+        self.ledger = KafkaLedger(settings.kafka_bootstrap, settings.topic(LEDGER), self._producer)
+        self._policy = RetryPolicy(
+            base=settings.retry_base_s, cap=settings.retry_cap_s, max_attempts=None
+        )
+        self._consumer: KafkaConsumer | None = None
+        self._backlog: deque[Any] = deque()
+        self._offsets = Offsets(settings.topic(ALERTS))
+        self._rebalance = Rebalance()
+        self._dead = DeadLetters(self._producer, settings.topic(ALERTS), settings.dead_letter_limit)
+        self._es = async_es_client(settings)
+        self.audit = AuditWriter(BulkIndexer(self._es), settings.index_prefix, self.ledger.audited)
+        self.dispatcher = Dispatcher(
+            lambda: self.config.current,
+            mailer=self._mailer,
+            ledger=self.ledger,
+            auditor=self.audit,
+            dead_letter=self._dead_letter,
+            metrics=self.metrics,
+            clock=clock,
+            policy=self._policy,
+            sleep=self._wait,
+        )
+
+    def _load_config(self) -> Reloading[Renderer]:
+        s = self.s
+        labels: dict[str, str] = {}
+        known = None
+        if s.topics_file.exists():
+            taxonomy = Taxonomy.load(s.topics_file)
+            labels = {t.id: t.label for t in taxonomy.topics}
+            known = frozenset(labels)
+        style = Style(
+            s.mail_from, s.message_id_domain, s.max_text_chars, s.digest_top_items, s.kibana_url
+        )
+
+        def build(path: Path) -> Renderer:
+            config = load_routing(path, known)
+            if not s.quiet_hours:
+                depts = tuple(
+                    d.model_copy(update={"quiet_hours": None}) for d in config.departments
+                )
+                config = config.model_copy(update={"departments": depts})
+            return Renderer(config, labels, style)
+
+        return Reloading(s.departments_file, build, "departments file")
+
+    # -- lifecycle -------------------------------------------------------------------------------
+    async def run(self) -> None:
+        """Run until :attr:`stop` is set; commits what is done and closes everything on the way out."""
+        s = self.s
+        await asyncio.to_thread(self.ledger.load)
+        pruned = await asyncio.to_thread(self.ledger.prune, self._clock() - LEDGER_KEEP)
+        if pruned:
+            log.info("ledger: forgot %d alerts older than alerts.v1 can redeliver", pruned)
+        for doc in list(self.ledger.unaudited.values()):
+            self.audit.submit(doc)
+        audit_task = asyncio.create_task(self._run_audit())
+        runner, self.http_port = await serve(self.metrics, s.http_host, s.http_port)
+        self.dispatcher.restore_throttle()
+        self._consumer = await asyncio.to_thread(self._make_consumer)
+        log.info(
+            "notifier consuming %s; SMTP %s:%d (%s); http :%d",
+            s.topic(ALERTS),
+            s.smtp_host,
+            s.smtp_port,
+            s.smtp_security,
+            self.http_port,
+        )
+        last_config_poll = time.monotonic()
+        try:
+            while not self.stop.is_set():
+                await self._step()
+                if time.monotonic() - last_config_poll >= s.config_poll_s:
+                    last_config_poll = time.monotonic()
+                    self.config.poll()
+                    self.metrics.config_error = self.config.last_error
+        except Stopping:
+            log.info("stopping while waiting; the alert in hand stays unacknowledged")
+        finally:
+            await self._shutdown(audit_task, runner)
+
+    async def _run_audit(self) -> None:
+        await retry_async(
+            lambda: install_templates_async(self._es, self.s.index_prefix), self._policy
+        )
+        await self.audit.run()
+
+    async def _shutdown(self, audit_task: asyncio.Task[None], runner: Any) -> None:
+        consumer = self._consumer
+        if consumer is not None:
+            await asyncio.to_thread(self._commit)
+            await asyncio.to_thread(consumer.close, autocommit=False)
+            self._consumer = None
+        if not await self.audit.drain(5.0):
+            log.warning(
+                "%d audits not indexed yet; they stay in the ledger for the next start",
+                self.audit.pending(),
+            )
+        audit_task.cancel()
+        await asyncio.gather(audit_task, return_exceptions=True)
+        await asyncio.to_thread(self._producer.flush, 10)
+        await asyncio.to_thread(self._producer.close, 10)
+        await asyncio.to_thread(self.ledger.close)
+        close = getattr(self._mailer, "close", None)
+        if close is not None:
+            await asyncio.to_thread(close)
+        await self._es.close()
+        await runner.cleanup()
+
+    def _make_consumer(self) -> KafkaConsumer:
+        s = self.s
+        consumer = KafkaConsumer(
+            bootstrap_servers=s.kafka_bootstrap,
+            group_id=f"{s.topic_prefix}{s.group_id}",
+            client_id="earshot-notifier",
+            enable_auto_commit=False,
+            auto_offset_reset="earliest",
+            max_poll_records=200,
+            # Notice alerts.v1 within seconds if it is created after the notifier started.
+            metadata_max_age_ms=30_000,
+        )
+        consumer.subscribe([s.topic(ALERTS)], listener=self._rebalance)
+        return consumer
+
+    # -- the loop --------------------------------------------------------------------------------
+    async def _step(self) -> None:
+        if self._backlog:
+            records = list(self._backlog)
+            self._backlog.clear()
+        else:
+            records = await asyncio.to_thread(self._poll)
+        revoked, assigned = self._rebalance.take()
+        if revoked:
+            self.give_up(revoked)
+        if assigned:
+            # Another instance may have sent alerts of the new partitions: read its ledger writes first.
+            await asyncio.to_thread(self.ledger.catch_up)
+        assert self._consumer is not None
+        owned = {tp.partition for tp in self._consumer.assignment()}
+        for record in records:
+            if self.stop.is_set():
+                break
+            if record.partition in owned:
+                await self._handle(record)
+        await self.dispatcher.flush_due()
+        await asyncio.to_thread(self._commit)
+
+    def _poll(self) -> list[Any]:
+        assert self._consumer is not None
+        batches = self._consumer.poll(timeout_ms=int(self.s.poll_timeout_s * 1000))
+        return [r for records in batches.values() for r in records]
+
+    async def _handle(self, record: Any) -> None:
+        dead_before = self._dead.total
+        try:
+            alert = decode(record.value, Alert)
+        except Exception as exc:  # an undecodable alert can never be emailed: dead-letter it
+            await self._dead.send(record.value, record.key, record.partition, record.offset, exc)
+        else:
+            await self.dispatcher.handle(alert, record.partition, record.offset)
+            if self._dead.total == dead_before:
+                self._dead.succeeded()
+        self._offsets.done(record.partition, record.offset)
+
+    def _commit(self) -> None:
+        """Commit, per partition, the next offset that is done and not held for a digest."""
+        offsets = self._offsets.to_commit(self.dispatcher.held_floor())
+        if self._consumer is None or not offsets:
+            return
+        try:
+            self._consumer.commit(offsets)
+        except KafkaError as exc:
+            # A rebalance took the partitions away; their new owner replays and the ledger dedupes.
+            log.warning("offset commit failed (%s); the ledger keeps redelivery harmless", exc)
+            return
+        self._offsets.committed(offsets)
+
+    def give_up(self, partitions: set[int]) -> None:
+        """Partitions were revoked: forget what is held (their new owner replays it)."""
+        self.dispatcher.drop_partitions(partitions)
+        self._offsets.forget(partitions)
+        self._backlog = deque(r for r in self._backlog if r.partition not in partitions)
+
+    async def _wait(self, seconds: float) -> None:
+        """Sleep between SMTP retries while staying in the consumer group (paused polls)."""
+        end = time.monotonic() + seconds
+        while (left := end - time.monotonic()) > 0:
+            if self.stop.is_set():
+                raise Stopping
+            await asyncio.to_thread(self._paused_poll, min(max(left, 0.5), 1.0))
+        if self.stop.is_set():
+            raise Stopping
+
+    def _paused_poll(self, seconds: float) -> None:
+        consumer = self._consumer
+        if consumer is None:
+            time.sleep(seconds)
+            return
+        paused = set(consumer.assignment())
+        consumer.pause(*paused)
+        try:
+            # A rebalance inside this poll may assign new, unpaused partitions: keep their records.
+            for records in consumer.poll(timeout_ms=int(seconds * 1000)).values():
+                self._backlog.extend(records)
+        finally:
+            consumer.resume(*(paused & set(consumer.assignment())))
+
+    async def _dead_letter(
+        self, alert: Alert, partition: int, offset: int, exc: BaseException
+    ) -> None:
+        await self._dead.send(encode(alert), alert.alert_id.encode(), partition, offset, exc)
