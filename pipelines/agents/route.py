@@ -196,7 +196,9 @@ def register(app: faust.App, topics: RouteTopics, settings: PipelineSettings) ->
             stream, settings.route_batch_max, settings.route_batch_seconds
         ):
             await retry_async(erased.refresh, FOREVER)
-            await route_batch(events, rules.current, topics.alerts, spike_ticks, route_dlq, erased)
+            await route_batch(
+                events, rules.current, topics.alerts, spike_ticks, route_dlq, erased=erased
+            )
 
     @app.agent(spike_ticks, name="spikes")
     async def spikes(stream: faust.StreamT[bytes]) -> None:

@@ -175,7 +175,11 @@ def test_replayed_posts_reach_the_owning_inboxes_once_and_no_one_else(
             for process in processes:
                 process.terminate()
             for process in processes:
-                process.wait(timeout=60)
+                try:
+                    process.wait(timeout=60)
+                except subprocess.TimeoutExpired:
+                    process.kill()
+                    process.wait(timeout=30)
 
     by_rcpt = {tuple(entry["rcpt_tos"]): msg for entry, msg in got}
     assert sorted(by_rcpt) == sorted([(HIGHWAYS,), tuple(LIBRARIES)]), [

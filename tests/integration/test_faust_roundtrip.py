@@ -48,7 +48,7 @@ def test_mentions_pass_through_a_faust_agent(
             "tests.integration.faust_relay_app",
             "worker",
             "-l",
-            "warning",
+            "info",
         ],
         env=env,
         cwd=ROOT,

@@ -1,0 +1,147 @@
+"""Sentiment inference on the int8 ONNX model: offline, CPU, micro-batched by length."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, cast
+
+import numpy as np
+import numpy.typing as npt
+import onnxruntime as ort
+from tokenizers import Tokenizer
+
+from pipelines.sentiment.config import (
+    COMPLETE_MARKER,
+    HF_SUBDIR,
+    LABELS,
+    MANIFEST,
+    ONNX_INT8,
+    ModelNotBuiltError,
+    SentimentLabel,
+)
+from pipelines.sentiment.text import normalise
+
+
+@dataclass(frozen=True)
+class SentimentScore:
+    """The predicted label, its probability, and every class's probability."""
+
+    label: SentimentLabel
+    score: float
+    probabilities: Mapping[SentimentLabel, float]
+
+
+def softmax(logits: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
+    """Row-wise softmax, stable for large logits."""
+    shifted = np.exp(logits - logits.max(axis=1, keepdims=True))
+    return cast(npt.NDArray[np.float32], shifted / shifted.sum(axis=1, keepdims=True))
+
+
+def pad_batch(ids: Sequence[Sequence[int]]) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+    """Right-pad token ids with 0 to the longest in the batch; returns ids and attention mask."""
+    width = max(len(row) for row in ids)
+    input_ids = np.zeros((len(ids), width), dtype=np.int64)
+    mask = np.zeros((len(ids), width), dtype=np.int64)
+    for i, row in enumerate(ids):
+        input_ids[i, : len(row)] = row
+        mask[i, : len(row)] = 1
+    return input_ids, mask
+
+
+def read_manifest(model_dir: Path) -> dict[str, Any]:
+    """The build manifest of a complete model dir, or ModelNotBuiltError saying how to build it."""
+    if not (model_dir / COMPLETE_MARKER).is_file():
+        raise ModelNotBuiltError(
+            f"no complete sentiment model at {model_dir}: run `make model` "
+            "(python -m pipelines.sentiment build) first"
+        )
+    return cast(dict[str, Any], json.loads((model_dir / MANIFEST).read_text(encoding="utf-8")))
+
+
+class SentimentClassifier:
+    """negative / neutral / positive for short posts, from a model dir made by ``build``."""
+
+    def __init__(
+        self,
+        session: Any,
+        tokenizer: Tokenizer,
+        model_id: str,
+        *,
+        batch_size: int = 16,
+    ) -> None:
+        self._session = session
+        self._tokenizer = tokenizer
+        self._model_id = model_id
+        self._batch_size = batch_size
+
+    @classmethod
+    def load(
+        cls, model_dir: Path, *, batch_size: int = 16, threads: int = 0
+    ) -> SentimentClassifier:
+        """Open a built model dir: int8 ONNX model and tokenizer (threads=0: onnxruntime chooses)."""
+        manifest = read_manifest(model_dir)
+        return cls.open(
+            model_dir / ONNX_INT8,
+            model_dir / HF_SUBDIR / "tokenizer.json",
+            model_id=str(manifest["model_id"]),
+            max_len=int(manifest["config"]["inference_max_len"]),
+            batch_size=batch_size,
+            threads=threads,
+        )
+
+    @classmethod
+    def open(
+        cls,
+        onnx_path: Path,
+        tokenizer_path: Path,
+        *,
+        model_id: str,
+        max_len: int,
+        batch_size: int = 16,
+        threads: int = 0,
+    ) -> SentimentClassifier:
+        """Open an ONNX model and tokenizer.json directly (used while building)."""
+        tokenizer = Tokenizer.from_file(str(tokenizer_path))
+        tokenizer.no_padding()
+        tokenizer.enable_truncation(max_length=max_len)
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = threads
+        options.inter_op_num_threads = 1
+        session = ort.InferenceSession(
+            str(onnx_path), sess_options=options, providers=["CPUExecutionProvider"]
+        )
+        return cls(session, tokenizer, model_id, batch_size=batch_size)
+
+    @property
+    def model_id(self) -> str:
+        return self._model_id
+
+    def predict_proba(self, texts: Sequence[str]) -> npt.NDArray[np.float32]:
+        """Class probabilities (rows in input order, columns in LABELS order)."""
+        out = np.zeros((len(texts), len(LABELS)), dtype=np.float32)
+        if not texts:
+            return out
+        encodings = self._tokenizer.encode_batch([normalise(t) for t in texts])
+        ids = [e.ids for e in encodings]
+        # Sorting by length keeps padding, and so wasted work, small in each micro-batch.
+        order = sorted(range(len(ids)), key=lambda i: len(ids[i]))
+        for start in range(0, len(order), self._batch_size):
+            chunk = order[start : start + self._batch_size]
+            input_ids, mask = pad_batch([ids[i] for i in chunk])
+            logits = self._session.run(None, {"input_ids": input_ids, "attention_mask": mask})[0]
+            out[chunk] = softmax(np.asarray(logits, dtype=np.float32))
+        return out
+
+    def predict(self, texts: Sequence[str]) -> list[SentimentScore]:
+        """One SentimentScore per text, in input order."""
+        return [scores_from_row(row) for row in self.predict_proba(texts)]
+
+
+def scores_from_row(row: npt.NDArray[np.float32]) -> SentimentScore:
+    """The SentimentScore for one row of class probabilities."""
+    best = int(row.argmax())
+    probabilities = {label: round(float(p), 6) for label, p in zip(LABELS, row, strict=True)}
+    return SentimentScore(label=LABELS[best], score=float(row[best]), probabilities=probabilities)

