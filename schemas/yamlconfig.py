@@ -75,6 +75,35 @@ def _nearest_line(
     return None
 
 
+def _without_union_tags(
+    data: Any, loc: tuple[str | int, ...], missing: bool
+) -> tuple[str | int, ...]:
+    """Drop the tags pydantic inserts for tagged unions (``sources.0.rss.feeds``):
+    the file has no such key, and the line lookup needs the path as written."""
+    kept: list[str | int] = []
+    node = data
+    for i, part in enumerate(loc):
+        named_missing = missing and i == len(loc) - 1  # a missing field is named last: keep it
+        if (
+            not named_missing
+            and isinstance(node, dict)
+            and isinstance(part, str)
+            and part not in node
+        ):
+            continue  # a discriminator tag, not a key of the file
+        kept.append(part)
+        node = (
+            node.get(part)
+            if isinstance(node, dict)
+            else (
+                node[part]
+                if isinstance(node, list) and isinstance(part, int) and part < len(node)
+                else None
+            )
+        )
+    return tuple(kept)
+
+
 def validate_data(
     data: Any, lines: dict[tuple[str | int, ...], int], model: type[T], path: Path | str
 ) -> T:
@@ -85,7 +114,7 @@ def validate_data(
         # An unknown key is usually a typo of a missing one: report it first, it is the fix.
         errors = sorted(exc.errors(), key=lambda e: e["type"] != "extra_forbidden")
         first = errors[0]
-        loc = tuple(first["loc"])
+        loc = _without_union_tags(data, tuple(first["loc"]), first["type"] == "missing")
         field = ".".join(str(p) for p in loc) or "$"
         raise ConfigError(path, _nearest_line(lines, loc), field, first["msg"]) from exc
 

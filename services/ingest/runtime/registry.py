@@ -11,10 +11,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Final, Generic, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from schemas.models import SourceKind
-from schemas.yamlconfig import ConfigError, parse_with_lines
+from schemas.yamlconfig import ConfigError, parse_with_lines, validate_data
 from services.ingest.bluesky.source import BlueskyConfig, BlueskySource
 from services.ingest.mastodon.source import MastodonConfig, MastodonSource
 from services.ingest.reddit.source import RedditConfig, RedditSource
@@ -66,25 +66,6 @@ class SourcesFile(BaseModel):
         return self
 
 
-def _validate(data: Any, lines: dict[tuple[str | int, ...], int], path: Path) -> SourcesFile:
-    """Like ``validate_data`` but drops pydantic's discriminator tag from the error location.
-
-    pydantic reports ``sources.0.rss.feeds``; the YAML has no ``rss`` key, so without
-    this the line lookup would fall back to the entry's first line.
-    """
-    try:
-        return SourcesFile.model_validate(data)
-    except ValidationError as exc:
-        loc = tuple(exc.errors()[0]["loc"])
-        if len(loc) > 2 and loc[0] == "sources" and loc[2] in REGISTRY:
-            loc = loc[:2] + loc[3:]
-        line = next(
-            (lines[loc[:cut]] for cut in range(len(loc), -1, -1) if loc[:cut] in lines), None
-        )
-        field = ".".join(map(str, loc)) or "$"
-        raise ConfigError(path, line, field, exc.errors()[0]["msg"]) from exc
-
-
 def load_sources(
     path: Path | str, environ: Mapping[str, str], selected: frozenset[str] | None = None
 ) -> list[InstanceConfig]:
@@ -99,7 +80,7 @@ def load_sources(
     except OSError as exc:
         raise ConfigError(p, None, "$", f"cannot read file: {exc.strerror}") from exc
     data, lines = parse_with_lines(text, p)
-    config = _validate(data, lines, p)
+    config = validate_data(data, lines, SourcesFile, p)
     known = {s.name for s in config.sources}
     unknown = sorted((selected or frozenset()) - known)
     if unknown:
