@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -10,7 +11,8 @@ import pytest
 from tokenizers import Tokenizer
 
 from pipelines.sentiment import ModelNotBuiltError, default_model_dir
-from pipelines.sentiment.classifier import SentimentClassifier, pad_batch
+from pipelines.sentiment.__main__ import main
+from pipelines.sentiment.classifier import SentimentClassifier, pad_batch, read_manifest
 from pipelines.sentiment.config import LABELS
 from pipelines.sentiment.data import package_file
 
@@ -114,3 +116,16 @@ def test_pad_batch() -> None:
     ids, mask = pad_batch([[1, 2, 3], [4]])
     assert ids.tolist() == [[1, 2, 3], [4, 0, 0]]
     assert mask.tolist() == [[1, 1, 1], [1, 0, 0]]
+
+
+def test_rebuilding_a_cached_model_is_a_no_op(
+    classifier: SentimentClassifier, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["build"]) == 0
+    assert f"sentiment model up to date: {default_model_dir()}" in capsys.readouterr().out
+
+
+def test_a_dir_without_the_complete_marker_is_not_a_model(tmp_path: Path) -> None:
+    (tmp_path / "manifest.json").write_text("{}", encoding="utf-8")
+    with pytest.raises(ModelNotBuiltError, match="make model"):
+        read_manifest(tmp_path)
