@@ -30,6 +30,7 @@ from schemas.models import Alert, CodedArea, DeadLetter, EnrichedMention, Span, 
 from schemas.settings import load_settings
 from schemas.topics import ensure_topics
 from tests.support.events import example_enriched
+from tests.support.worker import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -45,6 +46,8 @@ def worker_main() -> None:
         producer_acks=-1,
         consumer_auto_offset_reset="earliest",
         web_enabled=False,
+        web_port=settings.web_port,
+        web_host="127.0.0.1",
         store="memory://",
     )
 
@@ -116,6 +119,8 @@ def routing(
         "EARSHOT_DEPARTMENTS_FILE": str(rules),
         "EARSHOT_RULES_POLL_SECONDS": "0.5",
         "EARSHOT_ROUTE_BATCH_SECONDS": "0.2",
+        # Faust binds its web port even when the web UI is off: never share one.
+        "EARSHOT_WEB_PORT": str(free_port()),
     }
     worker = Worker(env, tmp_path / "worker.log")
     yield worker, rules
