@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 import faust
 
+from pipelines.agents.streams import bytes_topic
 from pipelines.settings import PipelineSettings
 from schemas.deadletter import dlq_topic
 from schemas.settings import load_settings
@@ -27,21 +28,6 @@ class Topics:
     enriched_dlq: faust.TopicT
     alerts: faust.TopicT
     alerts_dlq: faust.TopicT
-
-
-def _bytes_topic(
-    app: faust.App, name: str, *, internal: bool = False, partitions: int | None = None
-) -> faust.TopicT:
-    # Values stay bytes: the one codec (schemas.codec) decodes and validates them.
-    return app.topic(
-        name,
-        key_type=bytes,
-        value_type=bytes,
-        key_serializer="raw",
-        value_serializer="raw",
-        internal=internal,
-        partitions=partitions,
-    )
 
 
 def create_app(settings: PipelineSettings) -> tuple[faust.App, Topics]:
@@ -61,18 +47,18 @@ def create_app(settings: PipelineSettings) -> tuple[faust.App, Topics]:
     )
     t = settings.topic
     topics = Topics(
-        raw=_bytes_topic(app, t("mentions.raw.v1")),
-        raw_dlq=_bytes_topic(app, t(dlq_topic("mentions.raw.v1"))),
-        dedupe=_bytes_topic(
+        raw=bytes_topic(app, t("mentions.raw.v1")),
+        raw_dlq=bytes_topic(app, t(dlq_topic("mentions.raw.v1"))),
+        dedupe=bytes_topic(
             app,
             f"{settings.topic_prefix}{settings.app_id}-dedupe",
             internal=True,
             partitions=settings.partitions,
         ),
-        enriched=_bytes_topic(app, t("mentions.enriched.v1")),
-        enriched_dlq=_bytes_topic(app, t(dlq_topic("mentions.enriched.v1"))),
-        alerts=_bytes_topic(app, t("alerts.v1")),
-        alerts_dlq=_bytes_topic(app, t(dlq_topic("alerts.v1"))),
+        enriched=bytes_topic(app, t("mentions.enriched.v1")),
+        enriched_dlq=bytes_topic(app, t(dlq_topic("mentions.enriched.v1"))),
+        alerts=bytes_topic(app, t("alerts.v1")),
+        alerts_dlq=bytes_topic(app, t(dlq_topic("alerts.v1"))),
     )
     return app, topics
 

@@ -23,7 +23,7 @@ import faust
 from faust.types import EventT
 
 from pipelines.agents.deadletters import DeadLetterer
-from pipelines.agents.streams import event_batches
+from pipelines.agents.streams import bytes_topic, event_batches
 from pipelines.settings import PipelineSettings
 from pipelines.steps.erasure import TombstoneGuard, TombstoneSettings, tombstone_guard
 from pipelines.steps.rules import RuleEngine
@@ -173,12 +173,9 @@ def register(app: faust.App, topics: RouteTopics, settings: PipelineSettings) ->
     route_dlq = DeadLetterer(topics.enriched_dlq, "route", settings.dead_letter_limit)
     erased = tombstone_guard(load_settings(TombstoneSettings))
     spike_dlq = DeadLetterer(topics.enriched_dlq, "spikes", settings.dead_letter_limit)
-    spike_ticks = app.topic(
+    spike_ticks = bytes_topic(
+        app,
         f"{settings.topic_prefix}{settings.app_id}-spike-ticks",
-        key_type=bytes,
-        value_type=bytes,
-        key_serializer="raw",
-        value_serializer="raw",
         internal=True,
         partitions=settings.partitions,
     )

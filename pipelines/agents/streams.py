@@ -25,3 +25,18 @@ def key_text(event: EventT[bytes]) -> str:
     """The event's key as text ("" when it has none)."""
     key = event.key
     return key.decode("utf-8", "replace") if isinstance(key, bytes) else ""
+
+
+def bytes_topic(
+    app: faust.App, name: str, *, internal: bool = False, partitions: int | None = None
+) -> faust.TopicT:
+    """A topic of raw key/value bytes: the one codec (schemas.codec) decodes and validates them."""
+    return app.topic(
+        name,
+        key_type=bytes,
+        value_type=bytes,
+        key_serializer="raw",
+        value_serializer="raw",
+        internal=internal,
+        partitions=partitions,
+    )

@@ -12,7 +12,6 @@ refused raises HttpRetryable (a 4xx other than 429 on the handshake: HttpPermane
 from __future__ import annotations
 
 import asyncio
-import json
 from collections.abc import AsyncGenerator
 from dataclasses import dataclass
 from typing import Any
@@ -22,7 +21,7 @@ from pydantic import SecretStr
 from websockets.asyncio.client import connect
 from websockets.exceptions import InvalidStatus, InvalidURI, WebSocketException
 
-from services.ingest.runtime.errors import HttpPermanent, HttpRetryable, PayloadError
+from services.ingest.runtime.errors import HttpPermanent, HttpRetryable, PayloadError, parse_json
 from services.ingest.runtime.http import ApiClient
 
 PostView = dict[str, Any]
@@ -60,10 +59,7 @@ class BlueskyClient:
         url = self.base_url + SEARCH_PATH
         response = await self._api.get(url, params=params, headers=self._headers)
         raw = response.content
-        try:
-            data = json.loads(raw)
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise PayloadError(url, f"body is not JSON: {exc}", raw) from exc
+        data = parse_json(url, raw)
         posts = data.get("posts") if isinstance(data, dict) else None
         if not isinstance(posts, list) or not all(isinstance(p, dict) for p in posts):
             raise PayloadError(url, 'expected {"posts": [post views]}', raw)

@@ -9,7 +9,6 @@ header's ``rel="prev"`` carries the next ``min_id``.
 
 from __future__ import annotations
 
-import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
@@ -17,7 +16,7 @@ from urllib.parse import parse_qs, quote, urlsplit
 
 from pydantic import SecretStr
 
-from services.ingest.runtime.errors import PayloadError
+from services.ingest.runtime.errors import PayloadError, parse_json
 from services.ingest.runtime.http import ApiClient
 
 Status = dict[str, Any]
@@ -68,10 +67,7 @@ class MastodonClient:
     async def _list(self, url: str, params: dict[str, str | int], key: str | None) -> StatusPage:
         response = await self._api.get(url, params=params, headers=self._headers)
         raw = response.content
-        try:
-            data = json.loads(raw)
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise PayloadError(url, f"body is not JSON: {exc}", raw) from exc
+        data = parse_json(url, raw)
         if key is not None:
             data = data.get(key) if isinstance(data, dict) else None
         if not isinstance(data, list) or not all(isinstance(s, dict) for s in data):

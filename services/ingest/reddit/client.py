@@ -11,7 +11,6 @@ pace requests and a 429's ``X-Ratelimit-Reset`` becomes the retry hint (runtime.
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -20,7 +19,7 @@ from typing import Any
 import httpx
 from pydantic import SecretStr
 
-from services.ingest.runtime.errors import HttpPermanent, HttpRetryable, PayloadError
+from services.ingest.runtime.errors import HttpPermanent, HttpRetryable, PayloadError, parse_json
 from services.ingest.runtime.http import ApiClient, classify
 
 Thing = dict[str, Any]
@@ -98,10 +97,7 @@ class RedditClient:
                 if exc.status != 401 or self._credentials is None or renew:
                     raise
         raw = response.content
-        try:
-            data = json.loads(raw)
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise PayloadError(url, f"body is not JSON: {exc}", raw) from exc
+        data = parse_json(url, raw)
         listing = data if isinstance(data, dict) and data.get("kind") == "Listing" else {}
         inner = listing.get("data")
         children = inner.get("children") if isinstance(inner, dict) else None

@@ -9,13 +9,12 @@ rejected query's 400) or PayloadError (the body is not a search response).
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from typing import Any, Final
 
 from pydantic import SecretStr
 
-from services.ingest.runtime.errors import PayloadError
+from services.ingest.runtime.errors import PayloadError, parse_json
 from services.ingest.runtime.http import ApiClient
 
 SEARCH_PATH: Final = "/2/tweets/search/recent"
@@ -73,10 +72,7 @@ class XClient:
         url = self.base_url + SEARCH_PATH
         response = await self._api.get(url, params=params, headers=self._headers)
         raw = response.content
-        try:
-            doc = json.loads(raw)
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise PayloadError(url, f"body is not JSON: {exc}", raw) from exc
+        doc = parse_json(url, raw)
         meta = doc.get("meta") if isinstance(doc, dict) else None
         tweets = doc.get("data", []) if isinstance(doc, dict) else None
         if not isinstance(meta, dict) or not isinstance(tweets, list):
