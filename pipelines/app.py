@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import faust
 
 from pipelines.agents.streams import bytes_topic
+from pipelines.delivery import AtLeastOnceApp
 from pipelines.settings import PipelineSettings
 from schemas.deadletter import dlq_topic
 from schemas.settings import load_settings
@@ -32,7 +33,7 @@ class Topics:
 
 def create_app(settings: PipelineSettings) -> tuple[faust.App, Topics]:
     """Declare the app and its topics from settings."""
-    app = faust.App(
+    app = AtLeastOnceApp(
         f"{settings.topic_prefix}{settings.app_id}",
         broker=f"kafka://{settings.kafka_bootstrap}",
         datadir=str(settings.datadir),

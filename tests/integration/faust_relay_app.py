@@ -6,11 +6,12 @@ import os
 
 import faust
 
+from pipelines.delivery import AtLeastOnceApp
 from schemas.codec import decode, encode
 from schemas.models import Mention
 
 PREFIX = os.environ["EARSHOT_TOPIC_PREFIX"]
-app = faust.App(
+app = AtLeastOnceApp(
     f"{PREFIX}relay",
     broker=f"kafka://{os.environ['EARSHOT_KAFKA_BOOTSTRAP']}",
     datadir=os.environ["RELAY_DATADIR"],

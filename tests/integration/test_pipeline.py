@@ -18,7 +18,7 @@ from schemas.codec import decode, encode
 from schemas.models import DeadLetter, EnrichedMention, Mention
 from schemas.topics import ensure_topics
 from tests.support import corpus
-from tests.support.waiting import es_count, read_topic, wait_for
+from tests.support.waiting import es_count, read_topic, topic_records, wait_for
 from tests.support.worker import Worker
 
 POISON = (
@@ -117,6 +117,25 @@ def test_raw_mentions_become_searchable_and_poison_is_dead_lettered(
     assert by_ward["hits"]["total"]["value"] >= 1
 
 
+def _where_missing(bootstrap: str, es: Elasticsearch, prefix: str, mentions: list[Mention]) -> str:
+    """Which stage the mentions missing from the index last reached, for a failure message."""
+    wanted = {m.mention_id for m in mentions}
+    found = es.search(index=f"{prefix}earshot-mentions", size=len(mentions), source=False)
+    missing = wanted - {hit["_id"] for hit in found["hits"]["hits"]}
+    stages = []
+    for topic in ("earshot-pipelines-dedupe", "mentions.enriched.v1"):
+        records = topic_records(bootstrap, f"{prefix}{topic}", 2000)
+        at = {
+            f"{r.partition}:{r.offset}"
+            for r in records
+            if json.loads(r.value).get("mention_id") in missing
+        }
+        stages.append(f"{topic}: {len(records)} records, the missing at {sorted(at)[:20]}")
+    for topic in ("mentions.raw.v1.dlq", "mentions.enriched.v1.dlq"):
+        stages.append(f"{topic}: {len(read_topic(bootstrap, f'{prefix}{topic}', 2000))} records")
+    return f"{len(missing)} missing from the index; " + "; ".join(stages)
+
+
 def test_worker_killed_mid_stream_leaves_exactly_n_documents(
     kafka_bootstrap: str, es_url: str, es: Elasticsearch, unique_prefix: str, tmp_path: Path
 ) -> None:
@@ -140,7 +159,10 @@ def test_worker_killed_mid_stream_leaves_exactly_n_documents(
             lambda: es_count(es, alias),
             lambda n: n >= len(mentions),
             300,
-            lambda: f"all docs\n{worker.log_tail()}",
+            lambda: (
+                f"all docs\n{_where_missing(kafka_bootstrap, es, unique_prefix, mentions)}"
+                f"\n{worker.log_tail()}"
+            ),
         )
     finally:
         worker.stop()

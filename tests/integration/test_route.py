@@ -23,6 +23,7 @@ import pytest
 from kafka import KafkaConsumer, KafkaProducer
 
 from pipelines.agents import route
+from pipelines.delivery import AtLeastOnceApp
 from pipelines.settings import PipelineSettings
 from schemas.codec import decode, encode
 from schemas.ids import alert_id
@@ -38,7 +39,7 @@ ROOT = Path(__file__).resolve().parents[2]
 def worker_main() -> None:
     """Subprocess entry: a Faust app with the route and spike agents only."""
     settings = load_settings(PipelineSettings)
-    app = faust.App(
+    app = AtLeastOnceApp(
         f"{settings.topic_prefix}{settings.app_id}",
         broker=f"kafka://{settings.kafka_bootstrap}",
         datadir=str(settings.datadir),

@@ -8,6 +8,7 @@ from typing import TypeVar
 
 from elasticsearch import Elasticsearch, NotFoundError
 from kafka import KafkaConsumer
+from kafka.consumer.fetcher import ConsumerRecord
 
 T = TypeVar("T")
 
@@ -40,10 +41,8 @@ def es_count(es: Elasticsearch, index: str) -> int:
         return 0
 
 
-def read_topic(
-    bootstrap: str, topic: str, idle_ms: int = 5000
-) -> list[tuple[bytes | None, bytes, dict[str, bytes]]]:
-    """Every record currently in ``topic`` as (key, value, headers), read from the beginning."""
+def topic_records(bootstrap: str, topic: str, idle_ms: int = 5000) -> list[ConsumerRecord]:
+    """Every record currently in ``topic``, read from the beginning."""
     consumer = KafkaConsumer(
         topic,
         bootstrap_servers=bootstrap,
@@ -52,6 +51,15 @@ def read_topic(
         consumer_timeout_ms=idle_ms,
     )
     try:
-        return [(r.key, r.value, dict(r.headers or [])) for r in consumer]
+        return list(consumer)
     finally:
         consumer.close()
+
+
+def read_topic(
+    bootstrap: str, topic: str, idle_ms: int = 5000
+) -> list[tuple[bytes | None, bytes, dict[str, bytes]]]:
+    """Every record currently in ``topic`` as (key, value, headers), read from the beginning."""
+    return [
+        (r.key, r.value, dict(r.headers or [])) for r in topic_records(bootstrap, topic, idle_ms)
+    ]
