@@ -31,6 +31,7 @@ from kafka import KafkaProducer  # noqa: E402
 
 from pipelines.sentiment import default_model_dir  # noqa: E402
 from pipelines.sentiment.classifier import SentimentClassifier  # noqa: E402
+from pipelines.settings import PipelineSettings  # noqa: E402
 from pipelines.steps.enrich import sentiment_text  # noqa: E402
 from schemas.codec import encode  # noqa: E402
 from schemas.models import Mention  # noqa: E402
@@ -53,10 +54,11 @@ def stack_env() -> dict[str, str]:
 def sentiment_ceiling(mentions: list[Mention]) -> float:
     classifier = SentimentClassifier.load(default_model_dir())
     texts = [sentiment_text(m) for m in mentions]
-    classifier.predict(texts[:64])
+    size = PipelineSettings().enrich_batch_max  # the worker's batch size
+    classifier.predict(texts[:size])
     started = time.perf_counter()
-    for i in range(0, len(texts), 64):  # the worker's batch size
-        classifier.predict(texts[i : i + 64])
+    for i in range(0, len(texts), size):
+        classifier.predict(texts[i : i + size])
     return len(texts) / (time.perf_counter() - started)
 
 

@@ -19,7 +19,7 @@ class PipelineSettings(KafkaSettings, ElasticsearchSettings):
     config_dir: Path = ROOT / "deploy" / "config"
     """Council-edited config: ``topics.yaml``, ``councils/*.yaml`` (the councils listened for)."""
 
-    enrich_batch_max: int = 64
+    enrich_batch_max: int = 256
     enrich_batch_seconds: float = 0.2
     index_batch_max: int = 500
     index_batch_seconds: float = 1.0

@@ -110,6 +110,10 @@ class SentimentClassifier:
         options = ort.SessionOptions()
         options.intra_op_num_threads = threads
         options.inter_op_num_threads = 1
+        # Idle onnxruntime threads sleep instead of spinning: in a worker the model shares two
+        # cores with Kafka, Elasticsearch and the event loop, and spinning starves them
+        # (make bench: end-to-end +20%, the model alone -15%).
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         session = ort.InferenceSession(
             str(onnx_path), sess_options=options, providers=["CPUExecutionProvider"]
         )
