@@ -21,11 +21,11 @@ from faust.types import EventT, TableT
 
 from pipelines.agents.deadletters import DeadLetterer
 from pipelines.agents.streams import event_batches, key_text
-from pipelines.app import Topics
 from pipelines.resources import build_enricher
 from pipelines.settings import PipelineSettings
 from pipelines.steps.dedupe import dedupe_key
 from pipelines.steps.enrich import Enricher
+from pipelines.topology import Topics
 from schemas.codec import decode, encode
 from schemas.models import EnrichedMention, Mention
 

@@ -11,9 +11,9 @@ import faust
 
 from pipelines.agents.deadletters import DeadLetterer
 from pipelines.agents.streams import event_batches
-from pipelines.app import Topics
 from pipelines.settings import PipelineSettings
 from pipelines.steps.erasure import TombstoneSettings, tombstone_guard
+from pipelines.topology import Topics
 from schemas.bulk import BulkIndexer, Doc
 from schemas.codec import decode, to_json
 from schemas.elastic import async_es_client, install_templates_async, monthly_index

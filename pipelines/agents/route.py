@@ -44,7 +44,7 @@ TABLE_HOURS = 24 * 30 + 2
 
 
 class RouteTopics(Protocol):
-    """The topics of :class:`pipelines.app.Topics` this module uses."""
+    """The topics of :class:`pipelines.topology.Topics` this module uses."""
 
     @property
     def enriched(self) -> faust.TopicT: ...

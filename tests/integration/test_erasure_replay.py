@@ -7,8 +7,6 @@ the same enriched mentions, as a replay from Kafka would deliver them again.
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -27,7 +25,7 @@ from services.privacy.erasure import Eraser, ErasureRequest
 from services.privacy.tombstones import TombstoneWriter
 from tests.support.events import example_enriched
 from tests.support.waiting import es_count, wait_for
-from tests.support.worker import ROOT, Worker
+from tests.support.worker import Worker
 
 SECRET = "replay-test-pseudonym-secret"
 P = Pseudonymiser(SecretStr(SECRET))
@@ -68,21 +66,6 @@ def produce_markers(bootstrap: str, topic: str, partitions: int, first_n: int) -
     return n - first_n
 
 
-class ClosingWorker(Worker):
-    """The shared Worker leaves its log file to the garbage collector, which warns (and
-    ``filterwarnings = error`` fails the test); this one closes it once the child has it."""
-
-    def start(self) -> None:
-        with self.log_path.open("ab") as log:
-            self.process = subprocess.Popen(
-                [sys.executable, "-m", "faust", "-A", "pipelines.app", "worker", "-l", "info"],
-                env=self.env,
-                cwd=ROOT,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-            )
-
-
 @pytest.fixture
 def es(es_url: str) -> Iterator[Elasticsearch]:
     client = Elasticsearch(es_url, request_timeout=60)
@@ -99,7 +82,7 @@ def test_erased_author_stays_erased_when_kafka_is_replayed(
     ensure_topics(kafka_bootstrap, prefix=unique_prefix)
     first = [by(1, ALICE), by(2, ALICE), by(3, ALICE), by(4, BOB), by(5, BOB)]
     produce(kafka_bootstrap, topic, first)
-    worker = ClosingWorker(
+    worker = Worker(
         kafka_bootstrap,
         es_url,
         unique_prefix,

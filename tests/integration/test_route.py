@@ -7,102 +7,27 @@ with EnrichedMentions produced straight to ``mentions.enriched.v1``.
 
 from __future__ import annotations
 
-import os
 import shutil
 import signal
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from types import SimpleNamespace
 
-import faust
 import pytest
 from kafka import KafkaConsumer, KafkaProducer
 
-from pipelines.agents import route
-from pipelines.delivery import AtLeastOnceApp
-from pipelines.settings import PipelineSettings
 from schemas.codec import decode, encode
 from schemas.ids import alert_id
 from schemas.models import Alert, CodedArea, DeadLetter, EnrichedMention, Span, Topic
-from schemas.settings import load_settings
 from schemas.topics import ensure_topics
 from tests.support.events import example_enriched
-from tests.support.worker import free_port
-
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def worker_main() -> None:
-    """Subprocess entry: a Faust app with the route and spike agents only."""
-    settings = load_settings(PipelineSettings)
-    app = AtLeastOnceApp(
-        f"{settings.topic_prefix}{settings.app_id}",
-        broker=f"kafka://{settings.kafka_bootstrap}",
-        datadir=str(settings.datadir),
-        topic_partitions=settings.partitions,
-        producer_acks=-1,
-        consumer_auto_offset_reset="earliest",
-        web_enabled=False,
-        web_port=settings.web_port,
-        web_host="127.0.0.1",
-        store="memory://",
-    )
-
-    def topic(name: str) -> faust.TopicT:
-        return app.topic(
-            settings.topic(name),
-            key_type=bytes,
-            value_type=bytes,
-            key_serializer="raw",
-            value_serializer="raw",
-        )
-
-    topics = SimpleNamespace(
-        enriched=topic("mentions.enriched.v1"),
-        enriched_dlq=topic("mentions.enriched.v1.dlq"),
-        alerts=topic("alerts.v1"),
-    )
-    route.register(app, topics, settings)
-    sys.argv = ["route-worker", "worker", "-l", "warn"]
-    app.main()
-
-
-class Worker:
-    def __init__(self, env: dict[str, str], log: Path) -> None:
-        self.log = log
-        self._out = log.open("wb")
-        self.proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-c",
-                "from tests.integration.test_route import worker_main; worker_main()",
-            ],
-            env=env,
-            cwd=ROOT,
-            stdout=self._out,
-            stderr=subprocess.STDOUT,
-        )
-
-    def output(self) -> str:
-        return self.log.read_text(errors="replace")
-
-    def stop(self) -> None:
-        self.proc.send_signal(signal.SIGTERM)
-        try:
-            self.proc.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
-        self._out.close()
+from tests.support.worker import ROOT, Worker
 
 
 @pytest.fixture
 def routing(
-    kafka_bootstrap: str, unique_prefix: str, tmp_path: Path
+    kafka_bootstrap: str, es_url: str, unique_prefix: str, tmp_path: Path
 ) -> Iterator[tuple[Worker, Path]]:
     ensure_topics(
         kafka_bootstrap,
@@ -111,19 +36,17 @@ def routing(
     )
     rules = tmp_path / "departments.yaml"
     shutil.copy(ROOT / "deploy" / "config" / "departments.yaml", rules)
-    env = {
-        **os.environ,
-        "PYTHONPATH": str(ROOT),
-        "EARSHOT_TOPIC_PREFIX": unique_prefix,
-        "EARSHOT_KAFKA_BOOTSTRAP": kafka_bootstrap,
-        "EARSHOT_DATADIR": str(tmp_path / "faust"),
-        "EARSHOT_DEPARTMENTS_FILE": str(rules),
-        "EARSHOT_RULES_POLL_SECONDS": "0.5",
-        "EARSHOT_ROUTE_BATCH_SECONDS": "0.2",
-        # Faust binds its web port even when the web UI is off: never share one.
-        "EARSHOT_WEB_PORT": str(free_port()),
-    }
-    worker = Worker(env, tmp_path / "worker.log")
+    worker = Worker(
+        kafka_bootstrap,
+        es_url,
+        unique_prefix,
+        tmp_path,
+        app="tests.integration.route_app",
+        EARSHOT_DEPARTMENTS_FILE=str(rules),
+        EARSHOT_RULES_POLL_SECONDS="0.5",
+        EARSHOT_ROUTE_BATCH_SECONDS="0.2",
+    )
+    worker.start()
     yield worker, rules
     worker.stop()
 
@@ -170,9 +93,9 @@ class Alerts:
     def until(self, done: object, worker: Worker, timeout: float = 120) -> list[Alert]:
         deadline = time.monotonic() + timeout
         while not done(self.seen):  # type: ignore[operator]
-            if time.monotonic() > deadline or worker.proc.poll() is not None:
+            if time.monotonic() > deadline or worker.process.poll() is not None:
                 raise AssertionError(
-                    f"alerts so far: {[(a.rule_id, a.department) for a in self.seen]}\n{worker.output()[-4000:]}"
+                    f"alerts so far: {[(a.rule_id, a.department) for a in self.seen]}\n{worker.log_tail()}"
                 )
             for records in self._consumer.poll(timeout_ms=500).values():
                 self.seen += [decode(r.value, Alert) for r in records]
@@ -288,11 +211,15 @@ def test_rules_reload_on_change_and_a_broken_file_keeps_the_previous_rules(
         assert (
             alerts.until(lambda s: len(s) >= 3, worker)[2].rule_id == "haringey.highways.defects-v2"
         )
-        assert "not reloaded, keeping the previous version" in worker.output()
-        assert "unknown department 'haringey-highway'" in worker.output()
+        assert "not reloaded, keeping the previous version" in worker.log_path.read_text(
+            errors="replace"
+        )
+        assert "unknown department 'haringey-highway'" in worker.log_path.read_text(
+            errors="replace"
+        )
 
         rules.write_text(text)  # fixed again: SIGHUP applies it at once
-        worker.proc.send_signal(signal.SIGHUP)
+        worker.process.send_signal(signal.SIGHUP)
         time.sleep(2)
         produce(
             kafka_bootstrap,
@@ -300,6 +227,6 @@ def test_rules_reload_on_change_and_a_broken_file_keeps_the_previous_rules(
             [variant(4, "Pothole on Philip Lane, fourth", "highways", "Pothole")],
         )
         assert alerts.until(lambda s: len(s) >= 4, worker)[3].rule_id == "haringey.highways.defects"
-        assert worker.proc.poll() is None
+        assert worker.process.poll() is None
     finally:
         alerts.close()

@@ -20,9 +20,22 @@ def free_port() -> int:
 
 
 class Worker:
-    """``faust -A pipelines.app worker`` with a per-test prefix, datadir and log file."""
+    """``faust -A <app> worker`` with a per-test prefix, datadir and log file.
 
-    def __init__(self, kafka: str, es_url: str, prefix: str, workdir: Path, **env: str) -> None:
+    ``app`` is the module holding the Faust app: the whole pipeline by default.
+    """
+
+    def __init__(
+        self,
+        kafka: str,
+        es_url: str,
+        prefix: str,
+        workdir: Path,
+        *,
+        app: str = "pipelines.app",
+        **env: str,
+    ) -> None:
+        self.app = app
         self.log_path = workdir / "worker.log"
         self.env = {
             **os.environ,
@@ -44,7 +57,7 @@ class Worker:
         self._close_log()
         log = self._log = self.log_path.open("ab")
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "faust", "-A", "pipelines.app", "worker", "-l", "info"],
+            [sys.executable, "-m", "faust", "-A", self.app, "worker", "-l", "info"],
             env=self.env,
             cwd=ROOT,
             stdout=log,

@@ -1,0 +1,16 @@
+"""A worker with the route and spike agents only (enrichment needs the sentiment model).
+
+Run by test_route as ``faust -A tests.integration.route_app worker``; the app and
+its topics are declared exactly as the pipeline's own.
+"""
+
+from __future__ import annotations
+
+from pipelines.agents import route
+from pipelines.settings import PipelineSettings
+from pipelines.topology import create_app
+from schemas.settings import load_settings
+
+settings = load_settings(PipelineSettings)
+app, topics = create_app(settings)
+route.register(app, topics, settings)
