@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import multiprocessing
+import os
 import platform
 import statistics
 import subprocess
@@ -18,6 +20,7 @@ import sys
 import tempfile
 import time
 import uuid
+from concurrent.futures import ProcessPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -51,15 +54,64 @@ def stack_env() -> dict[str, str]:
     return dict(line.split("=", 1) for line in out.stdout.splitlines() if "=" in line)
 
 
+def stack_pids() -> dict[str, int]:
+    """Kafka's and Elasticsearch's pids, from the state file ``stack.sh up`` writes."""
+    cache = Path(os.environ.get("EARSHOT_CACHE", Path.home() / ".cache" / "earshot"))
+    state = Path(os.environ.get("EARSHOT_STACK_DIR", cache / "run")) / "stack.state"
+    values = dict(line.split("=", 1) for line in state.read_text().splitlines() if "=" in line)
+    return {"kafka": int(values["kafka_pid"]), "elasticsearch": int(values["es_pid"])}
+
+
+def cpu_seconds(pid: int, *, children: bool = False) -> float:
+    """User + system CPU time a process (all its threads) has used so far, or its live
+    descendants when ``children``."""
+    parents: dict[int, int] = {}
+    times: dict[int, float] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:  # the process ended while we looked
+            continue
+        child = int(stat.parent.name)
+        parents[child] = int(fields[1])
+        times[child] = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    tree, grew = {pid}, True
+    while grew:
+        more = {p for p, parent in parents.items() if parent in tree} - tree
+        tree |= more
+        grew = bool(more)
+    return sum(times.get(p, 0.0) for p in (tree - {pid} if children else {pid}))
+
+
+_classifier: list[SentimentClassifier] = []
+
+
+def _load_classifier(threads: int) -> None:
+    _classifier.append(SentimentClassifier.load(default_model_dir(), threads=threads))
+
+
+def _score(texts: list[str]) -> int:
+    return len(_classifier[0].predict(texts))
+
+
 def sentiment_ceiling(mentions: list[Mention]) -> float:
-    classifier = SentimentClassifier.load(default_model_dir())
+    """The sentiment step alone, run as the worker runs it: its batch size, as many
+    processes as the worker's enrichment processes, each with the same model threads."""
+    settings = PipelineSettings()
+    processes = settings.enrichment_processes()
     texts = [sentiment_text(m) for m in mentions]
-    size = PipelineSettings().enrich_batch_max  # the worker's batch size
-    classifier.predict(texts[:size])
-    started = time.perf_counter()
-    for i in range(0, len(texts), size):
-        classifier.predict(texts[i : i + size])
-    return len(texts) / (time.perf_counter() - started)
+    size = settings.enrich_batch_max
+    batches = [texts[i : i + size] for i in range(0, len(texts), size)]
+    with ProcessPoolExecutor(
+        max_workers=processes,
+        mp_context=multiprocessing.get_context("spawn"),
+        initializer=_load_classifier,
+        initargs=(settings.threads_per_enrichment_process(),),
+    ) as pool:
+        list(pool.map(_score, [batches[0]] * processes * 2))  # load and warm every process
+        started = time.perf_counter()
+        scored = sum(pool.map(_score, batches))
+        return scored / (time.perf_counter() - started)
 
 
 def visible_ids(es: Elasticsearch, alias: str) -> set[str]:
@@ -68,36 +120,54 @@ def visible_ids(es: Elasticsearch, alias: str) -> set[str]:
     return {h["_id"] for h in hits}
 
 
-def run(burst: int, trickle: int, rate: float) -> dict[str, Any]:
+def run(burst: int, trickle: int, rate: float, warmup: int, processes: int) -> dict[str, Any]:
     env = stack_env()
     kafka, es_url = env["EARSHOT_KAFKA_BOOTSTRAP"], env["EARSHOT_ES_URL"]
     prefix = f"bench{uuid.uuid4().hex[:8]}-"
     ensure_topics(kafka, prefix=prefix)
     alias = f"{prefix}earshot-mentions"
     es = Elasticsearch(es_url)
-    everything = corpus.mentions(burst + trickle + 1, start=datetime(2026, 11, 1, tzinfo=UTC))
+    everything = corpus.mentions(warmup + burst + trickle, start=datetime(2026, 11, 1, tzinfo=UTC))
     warm, burst_set, trickle_set = (
-        everything[:1],
-        everything[1 : burst + 1],
-        everything[burst + 1 :],
+        everything[:warmup],
+        everything[warmup : warmup + burst],
+        everything[warmup + burst :],
     )
     ceiling = sentiment_ceiling(burst_set)
 
     producer = KafkaProducer(bootstrap_servers=kafka, acks="all", linger_ms=5)
     topic = f"{prefix}mentions.raw.v1"
     with tempfile.TemporaryDirectory() as tmp:
-        worker = Worker(kafka, es_url, prefix, Path(tmp))
-        worker.start()
+        workers = [Worker(kafka, es_url, prefix, Path(tmp) / f"w{i}") for i in range(processes)]
+        for worker in workers:
+            (Path(tmp) / f"w{workers.index(worker)}").mkdir()
+            worker.start()
         try:
-            producer.send(topic, key=warm[0].mention_id.encode(), value=encode(warm[0])).get(30)
-            wait_for(lambda: es_count(es, alias), lambda n: n >= 1, 600, "warm-up doc")
+            # Warm-up: the model loads and the JVMs (Kafka, Elasticsearch) compile their hot
+            # paths before the clock starts, as in a worker that has been running a while.
+            for m in warm:
+                producer.send(topic, key=m.mention_id.encode(), value=encode(m))
+            producer.flush()
+            wait_for(lambda: es_count(es, alias), lambda n: n >= warmup, 900, "warm-up")
 
+            pids = {**stack_pids(), **{f"worker{i}": w.pid for i, w in enumerate(workers)}}
+            cpu_before = {name: cpu_seconds(pid) for name, pid in pids.items()}
+            enrich_before = {i: cpu_seconds(w.pid, children=True) for i, w in enumerate(workers)}
             started = time.perf_counter()
             for m in burst_set:
                 producer.send(topic, key=m.mention_id.encode(), value=encode(m))
             producer.flush()
-            wait_for(lambda: es_count(es, alias), lambda n: n >= 1 + burst, 900, "burst")
+            wait_for(lambda: es_count(es, alias), lambda n: n >= warmup + burst, 900, "burst")
             burst_seconds = time.perf_counter() - started
+            cpu_ms = {
+                name: round((cpu_seconds(pid) - cpu_before[name]) * 1000 / burst, 2)
+                for name, pid in pids.items()
+            } | {
+                f"worker{i}_enrichment_processes": round(
+                    (cpu_seconds(w.pid, children=True) - enrich_before[i]) * 1000 / burst, 2
+                )
+                for i, w in enumerate(workers)
+            }
 
             sent_at: dict[str, float] = {}
             seen_at: dict[str, float] = {}
@@ -120,7 +190,8 @@ def run(burst: int, trickle: int, rate: float) -> dict[str, Any]:
                         seen_at[mid] = stamp
                 time.sleep(0.05)
         finally:
-            worker.stop()
+            for worker in workers:
+                worker.stop()
             producer.close()
     latencies = sorted(seen_at[m] - sent_at[m] for m in seen_at)
     es.close()
@@ -128,10 +199,12 @@ def run(burst: int, trickle: int, rate: float) -> dict[str, Any]:
         "machine": {"arch": platform.machine(), "python": platform.python_version()},
         "sentiment_step_texts_per_s": round(ceiling, 1),
         "burst": {
+            "warmup_mentions": warmup,
             "mentions": burst,
             "seconds": round(burst_seconds, 2),
             "mentions_per_s": round(burst / burst_seconds, 1),
         },
+        "cpu_ms_per_mention": cpu_ms,
         "ratio_end_to_end_vs_sentiment_step": round((burst / burst_seconds) / ceiling, 3),
         "latency": {
             "rate_per_s": rate,
@@ -150,11 +223,15 @@ def main() -> int:
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "pipeline.json")
     parser.add_argument("--burst", type=int, default=2000)
     parser.add_argument("--trickle", type=int, default=200)
+    parser.add_argument("--workers", type=int, default=1, help="worker processes")
+    parser.add_argument(
+        "--warmup", type=int, default=1000, help="mentions through the worker before timing"
+    )
     parser.add_argument(
         "--rate", type=float, default=20.0, help="mentions/s during the latency phase"
     )
     args = parser.parse_args()
-    result = run(args.burst, args.trickle, args.rate)
+    result = run(args.burst, args.trickle, args.rate, max(1, args.warmup), args.workers)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=2) + "\n")
     print(json.dumps(result, indent=2))

@@ -22,7 +22,9 @@ def build_enricher(settings: PipelineSettings) -> Enricher:
     started = time.monotonic()
     model_dir = settings.sentiment_model_dir or default_model_dir()
     enricher = Enricher(
-        sentiment=SentimentClassifier.load(model_dir),
+        sentiment=SentimentClassifier.load(
+            model_dir, threads=settings.threads_per_enrichment_process()
+        ),
         locality=LocalityTagger.from_config(settings.config_dir / "councils"),
         topics=TopicTagger(Taxonomy.load(settings.config_dir / "topics.yaml")),
         detect_language=detect_language,

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
+
+from pydantic import Field
 
 from schemas.settings import ElasticsearchSettings, KafkaSettings
 
@@ -21,6 +24,10 @@ class PipelineSettings(KafkaSettings, ElasticsearchSettings):
 
     enrich_batch_max: int = 256
     enrich_batch_seconds: float = 0.2
+    enrich_processes: int = Field(default=0, ge=0)
+    """Child processes that enrich batches, each with the model and tables (0: one per core)."""
+    sentiment_threads: int = Field(default=0, ge=0)
+    """onnxruntime threads in each enrichment process (0: the cores shared between them)."""
     index_batch_max: int = 500
     index_batch_seconds: float = 1.0
     dedupe_window_hours: float = 72.0
@@ -34,3 +41,12 @@ class PipelineSettings(KafkaSettings, ElasticsearchSettings):
     """How often the route agent checks the departments file for changes (SIGHUP reloads at once)."""
     route_batch_max: int = 200
     route_batch_seconds: float = 0.5
+
+    def enrichment_processes(self) -> int:
+        """How many enrichment processes the worker starts."""
+        return self.enrich_processes or max(1, os.cpu_count() or 1)
+
+    def threads_per_enrichment_process(self) -> int:
+        """onnxruntime threads for each enrichment process."""
+        cores = os.cpu_count() or 1
+        return self.sentiment_threads or max(1, cores // self.enrichment_processes())

@@ -7,6 +7,7 @@ so the DLQ topics hold one shape, with the same origin facts as Kafka headers.
 from __future__ import annotations
 
 import base64
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from schemas.codec import encode
@@ -14,6 +15,18 @@ from schemas.models import DeadLetter
 
 MAX_ERROR_CHARS = 4000
 DLQ_SUFFIX = ".dlq"
+
+
+@dataclass(frozen=True)
+class Failure:
+    """Why a message failed, as a dead letter records it; plain data, so it crosses processes."""
+
+    error_class: str
+    message: str
+
+    @classmethod
+    def of(cls, error: BaseException) -> Failure:
+        return cls(type(error).__name__, str(error)[:MAX_ERROR_CHARS])
 
 
 def dlq_topic(topic: str) -> str:
@@ -25,7 +38,7 @@ def dead_letter(
     original: bytes,
     *,
     stage: str,
-    error: BaseException,
+    error: BaseException | Failure,
     key: bytes | None = None,
     topic: str | None = None,
     partition: int | None = None,
@@ -34,6 +47,7 @@ def dead_letter(
     now: datetime | None = None,
 ) -> DeadLetter:
     """Describe a message that ``stage`` could not process because of ``error``."""
+    failure = error if isinstance(error, Failure) else Failure.of(error)
     return DeadLetter(
         original_b64=base64.b64encode(original).decode(),
         original_key_b64=base64.b64encode(key).decode() if key is not None else None,
@@ -42,8 +56,8 @@ def dead_letter(
         original_offset=offset,
         source=source,
         stage=stage,
-        error_class=type(error).__name__,
-        error_message=str(error)[:MAX_ERROR_CHARS],
+        error_class=failure.error_class,
+        error_message=failure.message,
         failed_at=now or datetime.now(UTC),
     )
 

@@ -12,14 +12,27 @@ from __future__ import annotations
 
 import logging
 import os
+from typing import NoReturn
 
 import faust
 from faust.types import EventT
 
-from schemas.deadletter import dead_letter, dead_letter_headers, encode_dead_letter
+from schemas.deadletter import Failure, dead_letter, dead_letter_headers, encode_dead_letter
 
 log = logging.getLogger(__name__)
 EXIT_DEAD_LETTER_LIMIT = 70
+EXIT_ENRICHMENT_DIED = 71
+
+
+def stop_worker(reason: str, code: int) -> NoReturn:
+    """Exit at once, without acknowledging the batch in hand (Faust would ack it if we raised)."""
+    log.critical(
+        "%s: stopping the worker without acknowledging the batch in hand; fix the cause "
+        "and restart",
+        reason,
+    )
+    logging.shutdown()
+    os._exit(code)
 
 
 class DeadLetterer:
@@ -32,7 +45,7 @@ class DeadLetterer:
         self._run = 0
         self.sent = 0
 
-    async def send(self, event: EventT[bytes], error: BaseException) -> None:
+    async def send(self, event: EventT[bytes], error: BaseException | Failure) -> None:
         """Durably dead-letter ``event`` because of ``error``; stop the worker past the limit."""
         message = event.message
         raw = (
@@ -69,15 +82,10 @@ class DeadLetterer:
             letter.error_message[:300],
         )
         if self._run > self._limit:
-            log.critical(
-                "%d consecutive dead letters at %s (limit %d): stopping the worker without "
-                "acknowledging the batch in hand; fix the cause and restart",
-                self._run,
-                self._stage,
-                self._limit,
+            stop_worker(
+                f"{self._run} consecutive dead letters at {self._stage} (limit {self._limit})",
+                EXIT_DEAD_LETTER_LIMIT,
             )
-            logging.shutdown()
-            os._exit(EXIT_DEAD_LETTER_LIMIT)
 
     def succeeded(self, count: int = 1) -> None:
         """Record successful messages: the consecutive-failure run starts again."""

@@ -1,10 +1,12 @@
 """Enrich and dedupe agents: mentions.raw.v1 → (dedupe by content) → mentions.enriched.v1.
 
-The enrich agent decodes a micro-batch, enriches it in one call (sentiment is
-batched), and re-keys each result by its dedupe key so that copies of the same
-link or text meet in one partition, where the dedupe agent's table marks later
-copies ``duplicate_of`` the first. Both acknowledge a batch only after its
-output (or its dead letters) is durably produced.
+The enrich agent hands a micro-batch of raw payloads to the enrichment
+processes (``pipelines.enrich_process``: decode, language, sentiment in
+batches, locality, topics, encode) and produces each result re-keyed by its
+dedupe key, so that copies of the same link or text meet in one partition,
+where the dedupe agent's table marks later copies ``duplicate_of`` the first.
+Both acknowledge a batch only after its output (or its dead letters) is
+durably produced.
 """
 
 from __future__ import annotations
@@ -14,20 +16,21 @@ import logging
 import time
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 import faust
 from faust.types import EventT, TableT
 
-from pipelines.agents.deadletters import DeadLetterer
+from pipelines.agents.deadletters import EXIT_ENRICHMENT_DIED, DeadLetterer, stop_worker
 from pipelines.agents.streams import event_batches, key_text
-from pipelines.resources import build_enricher
+from pipelines.enrich_process import EnrichmentProcesses
 from pipelines.settings import PipelineSettings
-from pipelines.steps.dedupe import dedupe_key
-from pipelines.steps.enrich import Enricher
+from pipelines.steps.enrich import Keyed
 from pipelines.topology import Topics
 from schemas.codec import decode, encode
-from schemas.models import EnrichedMention, Mention
+from schemas.deadletter import Failure
+from schemas.models import EnrichedMention
+from schemas.retry import RetriesExhausted
 
 log = logging.getLogger(__name__)
 
@@ -38,37 +41,29 @@ async def _await_all(pending: Sequence[Any]) -> None:
         await asyncio.gather(*pending)
 
 
+class BatchEnricher(Protocol):
+    """Raw payloads in, one keyed result or failure per payload out (EnrichmentProcesses)."""
+
+    async def enrich(self, payloads: Sequence[bytes], now: datetime) -> list[Keyed | Failure]: ...
+
+
 async def enrich_batch(
-    events: Sequence[EventT[bytes]], enricher: Enricher, out: faust.TopicT, dlq: DeadLetterer
+    events: Sequence[EventT[bytes]], enrichment: BatchEnricher, out: faust.TopicT, dlq: DeadLetterer
 ) -> int:
-    """Enrich one batch; poison messages are dead-lettered, one by one if the batch fails."""
-    decoded: list[tuple[EventT[bytes], Mention]] = []
-    for event in events:
-        try:
-            decoded.append((event, decode(event.value, Mention)))
-        except Exception as exc:  # any bad payload, whatever the cause, goes to the DLQ
-            await dlq.send(event, exc)
-    now = datetime.now(UTC)
+    """Enrich one batch and produce it keyed by dedupe key; failures go to the DLQ."""
     try:
-        # In a thread: the model releases the GIL, so dedupe, index and route agents keep
-        # moving while a batch is scored.
-        results = await asyncio.to_thread(enricher.enrich, [m for _, m in decoded], now)
-        pairs = list(zip(decoded, results, strict=True))
-    except Exception:
-        log.exception("batch enrichment failed; isolating the message that breaks it")
-        pairs = []
-        for event, mention in decoded:
-            try:
-                pairs.append(((event, mention), enricher.enrich([mention], now)[0]))
-            except Exception as exc:
-                await dlq.send(event, exc)
+        outcomes = await enrichment.enrich([event.value for event in events], datetime.now(UTC))
+    except RetriesExhausted as exc:
+        stop_worker(f"enrichment processes keep dying ({exc})", EXIT_ENRICHMENT_DIED)
     pending = []
-    for (_, mention), enriched in pairs:
-        key = dedupe_key(mention) or f"id:{mention.mention_id}"
-        pending.append(await out.send(key=key.encode(), value=encode(enriched)))
+    for event, outcome in zip(events, outcomes, strict=True):
+        if isinstance(outcome, Failure):
+            await dlq.send(event, outcome)
+            continue
+        pending.append(await out.send(key=outcome.key, value=outcome.value))
     await _await_all(pending)
-    dlq.succeeded(len(pairs))
-    return len(pairs)
+    dlq.succeeded(len(pending))
+    return len(pending)
 
 
 class DedupeState:
@@ -100,7 +95,7 @@ class DedupeState:
 
 def register(app: faust.App, topics: Topics, settings: PipelineSettings) -> None:
     """Declare the enrich and dedupe agents on ``app``."""
-    enricher = build_enricher(settings)
+    enrichment = EnrichmentProcesses.start(settings)
     raw_dlq = DeadLetterer(topics.raw_dlq, "enrich", settings.dead_letter_limit)
     dedupe_dlq = DeadLetterer(topics.raw_dlq, "dedupe", settings.dead_letter_limit)
     # The changelog partition follows the key (the producer's partitioner), exactly as the
@@ -111,12 +106,14 @@ def register(app: faust.App, topics: Topics, settings: PipelineSettings) -> None
     )
     state = DedupeState(table, timedelta(hours=settings.dedupe_window_hours))
 
-    @app.agent(topics.raw, name="enrich")
+    # One batch more in flight than there are processes: a process never waits while
+    # the previous batch's results are produced.
+    @app.agent(topics.raw, name="enrich", concurrency=settings.enrichment_processes() + 1)
     async def enrich(stream: faust.StreamT[bytes]) -> None:
         async for events in event_batches(
             stream, settings.enrich_batch_max, settings.enrich_batch_seconds
         ):
-            await enrich_batch(events, enricher, topics.dedupe, raw_dlq)
+            await enrich_batch(events, enrichment, topics.dedupe, raw_dlq)
 
     @app.agent(topics.dedupe, name="dedupe")
     async def dedupe(stream: faust.StreamT[bytes]) -> None:

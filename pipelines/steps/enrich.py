@@ -7,12 +7,19 @@ classifier); everything else is per mention.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
+from pipelines.steps.dedupe import dedupe_key
 from pipelines.steps.topics import TopicTagger
+from schemas.codec import decode, encode
+from schemas.deadletter import Failure
 from schemas.models import EnrichedMention, Language, Locality, Mention, PlaceHint, Point, Sentiment
+
+log = logging.getLogger(__name__)
 
 
 class ScoredLabel(Protocol):
@@ -121,3 +128,54 @@ class Enricher:
                 )
             )
         return out
+
+
+@dataclass(frozen=True)
+class Keyed:
+    """An enriched mention ready to produce: keyed by its dedupe key, so copies meet."""
+
+    key: bytes
+    value: bytes
+
+
+def enrich_payloads(
+    enricher: Enricher, payloads: Sequence[bytes], now: datetime
+) -> list[Keyed | Failure]:
+    """Raw ``mentions.raw.v1`` values in, one outcome per payload out, in order.
+
+    A payload that does not decode, enrich or encode becomes a Failure (for the DLQ)
+    and the rest of the batch is unaffected.
+    """
+    outcomes: dict[int, Keyed | Failure] = {}
+    mentions: list[tuple[int, Mention]] = []
+    for slot, payload in enumerate(payloads):
+        try:
+            mentions.append((slot, decode(payload, Mention)))
+        except Exception as exc:  # any bad payload, whatever the cause, goes to the DLQ
+            outcomes[slot] = Failure.of(exc)
+    try:
+        enriched = enricher.enrich([m for _, m in mentions], now)
+    except Exception:
+        log.exception("batch enrichment failed; isolating the message that breaks it")
+        for slot, mention in mentions:
+            outcomes[slot] = _enrich_one(enricher, mention, now)
+    else:
+        for (slot, mention), result in zip(mentions, enriched, strict=True):
+            outcomes[slot] = _keyed(mention, result)
+    return [outcomes[slot] for slot in range(len(payloads))]
+
+
+def _enrich_one(enricher: Enricher, mention: Mention, now: datetime) -> Keyed | Failure:
+    try:
+        return _keyed(mention, enricher.enrich([mention], now)[0])
+    except Exception as exc:
+        return Failure.of(exc)
+
+
+def _keyed(mention: Mention, enriched: EnrichedMention) -> Keyed | Failure:
+    try:
+        value = encode(enriched)
+    except Exception as exc:
+        return Failure.of(exc)
+    key = dedupe_key(mention) or f"id:{mention.mention_id}"
+    return Keyed(key.encode(), value)

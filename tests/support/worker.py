@@ -64,6 +64,12 @@ class Worker:
             stderr=subprocess.STDOUT,
         )
 
+    @property
+    def pid(self) -> int:
+        if self.process is None:
+            raise RuntimeError("the worker has not been started")
+        return self.process.pid
+
     def kill(self) -> None:
         """SIGKILL: no shutdown hooks, no final commit — a crash."""
         if self.process and self.process.poll() is None:
