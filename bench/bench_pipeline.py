@@ -2,9 +2,11 @@
 
     python bench/bench_pipeline.py --out bench/results/pipeline.json
 
-In one run: the sentiment step's own throughput on the same texts (the ceiling the
-pipeline is measured against), then a burst of N mentions through the real worker
-(throughput), then a steady trickle (latency p50/p99 from produce to searchable).
+In one run: the sentiment step's own throughput on the same texts, run as the worker
+runs it (the ceiling the pipeline is measured against), then a warm-up, then a burst
+of N mentions through the real worker (throughput, and CPU per mention of the worker,
+its enrichment processes, Kafka and Elasticsearch), then a steady trickle (latency
+p50/p99 from produce to searchable).
 """
 
 from __future__ import annotations
@@ -197,6 +199,14 @@ def run(burst: int, trickle: int, rate: float, warmup: int, processes: int) -> d
     es.close()
     return {
         "machine": {"arch": platform.machine(), "python": platform.python_version()},
+        "worker": {
+            "processes": processes,
+            "enrichment_processes_each": PipelineSettings().enrichment_processes(),
+            "model_threads_per_enrichment_process": (
+                PipelineSettings().threads_per_enrichment_process()
+            ),
+            "enrich_batch_max": PipelineSettings().enrich_batch_max,
+        },
         "sentiment_step_texts_per_s": round(ceiling, 1),
         "burst": {
             "warmup_mentions": warmup,
@@ -221,7 +231,7 @@ def run(burst: int, trickle: int, rate: float, warmup: int, processes: int) -> d
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "pipeline.json")
-    parser.add_argument("--burst", type=int, default=2000)
+    parser.add_argument("--burst", type=int, default=4000)
     parser.add_argument("--trickle", type=int, default=200)
     parser.add_argument("--workers", type=int, default=1, help="worker processes")
     parser.add_argument(

@@ -60,7 +60,11 @@ async def enrich_batch(
         if isinstance(outcome, Failure):
             await dlq.send(event, outcome)
             continue
-        pending.append(await out.send(key=outcome.key, value=outcome.value))
+        headers = {
+            MENTION_ID_HEADER: outcome.mention_id.encode(),
+            CREATED_AT_HEADER: repr(outcome.created_at).encode(),
+        }
+        pending.append(await out.send(key=outcome.key, value=outcome.value, headers=headers))
     await _await_all(pending)
     dlq.succeeded(len(pending))
     return len(pending)
@@ -73,16 +77,16 @@ class DedupeState:
         self._table = table
         self._window = window.total_seconds()
 
-    def first_of(self, key: str, mention: EnrichedMention) -> str | None:
-        """The mention this one duplicates, or None (and then it becomes the first)."""
+    def first_of(self, key: str, mention_id: str, at: float) -> str | None:
+        """The mention this one (created at epoch ``at``) duplicates, or None (and then it
+        becomes the first)."""
         if not key.startswith(("link:", "text:")):
             return None
-        at = mention.created_at.timestamp()
         first = self._table.get(key)
-        if first and first["id"] != mention.mention_id and abs(at - first["at"]) <= self._window:
+        if first and first["id"] != mention_id and abs(at - first["at"]) <= self._window:
             return str(first["id"])
-        if not first or first["id"] != mention.mention_id:
-            self._table[key] = {"id": mention.mention_id, "at": at}
+        if not first or first["id"] != mention_id:
+            self._table[key] = {"id": mention_id, "at": at}
         return None
 
     def expire(self, now: float) -> int:
@@ -91,6 +95,31 @@ class DedupeState:
         for key in old:
             del self._table[key]
         return len(old)
+
+
+MENTION_ID_HEADER = "earshot.mention_id"
+CREATED_AT_HEADER = "earshot.created_at"
+
+
+def dedupe_one(event: EventT[bytes], state: DedupeState) -> tuple[str, bytes]:
+    """The mention's id and its value for mentions.enriched.v1, marked if it is a copy.
+
+    The enrich stage's headers carry what the table needs, so a first sighting (nearly
+    all) passes through as the bytes the enrich stage validated; without them (a record
+    from an older worker) the value is decoded.
+    """
+    headers = event.headers or {}
+    mention_id, created_at = headers.get(MENTION_ID_HEADER), headers.get(CREATED_AT_HEADER)
+    if mention_id is None or created_at is None:
+        mention = decode(event.value, EnrichedMention)
+        ident, at = mention.mention_id, mention.created_at.timestamp()
+    else:
+        ident, at = mention_id.decode(), float(created_at)
+    first = state.first_of(key_text(event), ident, at)
+    if not first:
+        return ident, event.value
+    marked = decode(event.value, EnrichedMention).model_copy(update={"duplicate_of": first})
+    return ident, encode(marked)
 
 
 def register(app: faust.App, topics: Topics, settings: PipelineSettings) -> None:
@@ -123,17 +152,11 @@ def register(app: faust.App, topics: Topics, settings: PipelineSettings) -> None
             pending = []
             for event in events:
                 try:
-                    mention = decode(event.value, EnrichedMention)
-                    first = state.first_of(key_text(event), mention)
-                    if first:
-                        mention = mention.model_copy(update={"duplicate_of": first})
-                    value = encode(mention)
+                    mention_id, value = dedupe_one(event, state)
                 except Exception as exc:
                     await dedupe_dlq.send(event, exc)
                     continue
-                pending.append(
-                    await topics.enriched.send(key=mention.mention_id.encode(), value=value)
-                )
+                pending.append(await topics.enriched.send(key=mention_id.encode(), value=value))
             await _await_all(pending)
             dedupe_dlq.succeeded(len(pending))
 

@@ -132,10 +132,16 @@ class Enricher:
 
 @dataclass(frozen=True)
 class Keyed:
-    """An enriched mention ready to produce: keyed by its dedupe key, so copies meet."""
+    """An enriched mention ready to produce: keyed by its dedupe key, so copies meet.
+
+    ``mention_id`` and ``created_at`` (epoch seconds) travel as headers, so the dedupe
+    stage decides without decoding the value.
+    """
 
     key: bytes
     value: bytes
+    mention_id: str
+    created_at: float
 
 
 def enrich_payloads(
@@ -178,4 +184,4 @@ def _keyed(mention: Mention, enriched: EnrichedMention) -> Keyed | Failure:
     except Exception as exc:
         return Failure.of(exc)
     key = dedupe_key(mention) or f"id:{mention.mention_id}"
-    return Keyed(key.encode(), value)
+    return Keyed(key.encode(), value, mention.mention_id, mention.created_at.timestamp())

@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from pipelines.steps.textmatch import PhraseMatcher, fold
+from pipelines.steps.textmatch import Hit, PhraseMatcher, fold
 from schemas.ids import alert_id
 from schemas.models import Alert, EnrichedMention, MentionSnapshot, Reason, Span
 from schemas.routing.config import Department, RoutingConfig, Rule
@@ -62,6 +62,8 @@ class Facts:
     areas: frozenset[str]
     sources: frozenset[str]
     topics: frozenset[str]
+    folded_text: str
+    folded_title: str | None
 
     @classmethod
     def of(cls, m: EnrichedMention) -> Facts:
@@ -75,7 +77,15 @@ class Facts:
             areas=_folded(loc.community_areas),
             sources=frozenset({m.source.kind, m.source.instance}),
             topics=frozenset(t.id for t in m.topics),
+            folded_text=fold(m.text),
+            folded_title=fold(m.title) if m.title else None,
         )
+
+    def find(self, matcher: PhraseMatcher[str]) -> tuple[list[Hit[str]], list[Hit[str]]]:
+        """``matcher``'s hits in the text and in the title."""
+        m = self.mention
+        in_title = matcher.find(m.title, self.folded_title) if m.title else []
+        return matcher.find(m.text, self.folded_text), in_title
 
     def place_spans(
         self, keep: Callable[[str, str | None, str | None, str], bool]
@@ -90,6 +100,48 @@ class Facts:
 
 
 @dataclass(frozen=True)
+class Exclusion:
+    """A rule's ``exclude`` clauses, as sets and one automaton."""
+
+    councils: frozenset[str]
+    wards: frozenset[str]
+    areas: frozenset[str]
+    sources: frozenset[str]
+    topics: frozenset[str]
+    languages: frozenset[str]
+    phrases: PhraseMatcher[str] | None
+
+    @classmethod
+    def build(cls, rule: Rule) -> Exclusion:
+        x = rule.exclude
+        return cls(
+            frozenset(x.councils),
+            frozenset(x.wards),
+            _folded(x.community_areas),
+            frozenset(x.sources),
+            frozenset(x.topics),
+            frozenset(x.languages),
+            _matcher(x.phrases),
+        )
+
+    def matches(self, f: Facts) -> bool:
+        """True when any clause matches."""
+        if (
+            f.councils & self.councils
+            or f.wards & self.wards
+            or f.areas & self.areas
+            or f.sources & self.sources
+            or f.topics & self.topics
+            or f.mention.language.code in self.languages
+        ):
+            return True
+        if self.phrases is None:
+            return False
+        in_text, in_title = f.find(self.phrases)
+        return bool(in_text or in_title)
+
+
+@dataclass(frozen=True)
 class CompiledRule:
     """A rule with its phrase automata built and its council scope resolved."""
 
@@ -97,7 +149,9 @@ class CompiledRule:
     department: Department
     councils: frozenset[str]
     include: PhraseMatcher[str] | None
-    exclude: PhraseMatcher[str] | None
+    exclude: Exclusion
+    topics_any: frozenset[str]
+    topics_all: frozenset[str]
 
     @classmethod
     def build(cls, rule: Rule, department: Department) -> CompiledRule:
@@ -108,15 +162,25 @@ class CompiledRule:
             department,
             frozenset(councils),
             _matcher(rule.phrases),
-            _matcher(rule.exclude.phrases),
+            Exclusion.build(rule),
+            frozenset(rule.topics.any if rule.topics else ()),
+            frozenset(rule.topics.all if rule.topics else ()),
+        )
+
+    def could_match(self, f: Facts) -> bool:
+        """False when a council or topic clause already rules the mention out (most rules)."""
+        return (
+            (not self.councils or not self.councils.isdisjoint(f.councils))
+            and (not self.topics_any or not self.topics_any.isdisjoint(f.topics))
+            and self.topics_all <= f.topics
         )
 
     def reasons(self, facts: Facts) -> tuple[Reason, ...] | None:
         """Why the rule matches, one Reason per stated clause; None when it does not match."""
-        if self.excluded(facts):
+        if not self.could_match(facts):
             return None
         out: list[Reason] = []
-        # Cheap set checks first, the text scan last.
+        # Cheap set checks first, the text scans last.
         for check in (
             self._sources,
             self._languages,
@@ -134,24 +198,9 @@ class CompiledRule:
                 return None
             if isinstance(outcome, Reason):
                 out.append(outcome)
+        if self.exclude.matches(facts):
+            return None
         return tuple(sorted(out, key=lambda r: CLAUSE_ORDER.index(r.clause)))
-
-    def excluded(self, f: Facts) -> bool:
-        """True when any ``exclude`` clause matches."""
-        x = self.rule.exclude
-        m = f.mention
-        if (
-            f.councils & set(x.councils)
-            or f.wards & set(x.wards)
-            or f.areas & _folded(x.community_areas)
-            or f.sources & set(x.sources)
-            or f.topics & set(x.topics)
-            or m.language.code in x.languages
-        ):
-            return True
-        if self.exclude is None:
-            return False
-        return bool(self.exclude.find(m.text) or (m.title and self.exclude.find(m.title)))
 
     def _sources(self, f: Facts) -> Outcome:
         if not self.rule.sources:
@@ -247,10 +296,9 @@ class CompiledRule:
         if self.include is None:
             return True
         m = f.mention
-        hits = self.include.find(m.text)
+        hits, in_title = f.find(self.include)
         found = [f'"{h.payload}"' for h in hits]
-        if m.title:
-            found += [f'"{h.payload}" (title)' for h in self.include.find(m.title)]
+        found += [f'"{h.payload}" (title)' for h in in_title]
         if not found:
             return None
         spans = tuple(Span(start=h.start, end=h.end, text=m.text[h.start : h.end]) for h in hits)

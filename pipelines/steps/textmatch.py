@@ -58,11 +58,15 @@ class PhraseMatcher(Generic[P]):
         if not self._empty:
             self._automaton.make_automaton()
 
-    def find(self, text: str) -> list[Hit[P]]:
-        """Non-overlapping whole-word hits, leftmost-longest, in text order."""
+    def find(self, text: str, folded: str | None = None) -> list[Hit[P]]:
+        """Non-overlapping whole-word hits, leftmost-longest, in text order.
+
+        ``folded`` is ``fold(text)`` when the caller already has it (several matchers, one text).
+        """
         if self._empty or not text:
             return []
-        folded = fold(text)
+        if folded is None:
+            folded = fold(text)
         candidates: list[tuple[int, int, P]] = []
         for end_index, (length, entries) in self._automaton.iter(folded):
             start, end = end_index - length + 1, end_index + 1
