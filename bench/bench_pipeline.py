@@ -231,7 +231,7 @@ def run(burst: int, trickle: int, rate: float, warmup: int, processes: int) -> d
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "pipeline.json")
-    parser.add_argument("--burst", type=int, default=4000)
+    parser.add_argument("--burst", type=int, default=6000)
     parser.add_argument("--trickle", type=int, default=200)
     parser.add_argument("--workers", type=int, default=1, help="worker processes")
     parser.add_argument(
