@@ -51,7 +51,7 @@ async def test_gone_feed_is_permanent(status: int) -> None:
         await drain(rss_stream(httpx.MockTransport(lambda r: httpx.Response(status))))
 
 
-async def test_mastodon_walks_forward_with_min_id_and_drops_edge_duplicates() -> None:
+async def test_mastodon_backfills_first_then_walks_forward_dropping_edge_duplicates() -> None:
     statuses = {
         str(i): {
             "id": str(i),
@@ -66,18 +66,26 @@ async def test_mastodon_walks_forward_with_min_id_and_drops_edge_duplicates() ->
     asked: list[str | None] = []
 
     def handler(request: httpx.Request) -> httpx.Response:
-        min_id = request.url.params.get("min_id")
-        asked.append(min_id)
+        min_id, max_id = request.url.params.get("min_id"), request.url.params.get("max_id")
+        asked.append(min_id or (f"max:{max_id}" if max_id else None))
         ids = sorted(statuses, key=int)
-        chosen = ids[-4:] if min_id is None else [i for i in ids if int(i) >= int(min_id)][:5]
+        if max_id is not None:
+            chosen = [i for i in ids if int(i) < int(max_id)][-4:]
+        elif min_id is None:
+            chosen = ids[-4:]
+        else:
+            chosen = [i for i in ids if int(i) >= int(min_id)][:5]
         return httpx.Response(200, json=[statuses[i] for i in reversed(chosen)])
 
     config = MastodonConfig(
         name="m", kind="mastodon", servers=["https://m.example"], hashtags=["x"]
     )
     (stream,) = MastodonSource(config, context(httpx.MockTransport(handler))).streams()
-    first = await drain(stream)
-    assert [len(p.mentions) for p in first] == [4] and first[0].cursor == {"min_id": "110"}
+    first = await drain(stream)  # first run: the newest page, then back with max_id
+    assert [len(p.mentions) for p in first] == [11] and first[0].cursor == {"min_id": "110"}
+    assert asked[:4] == [None, "max:107", "max:103", "max:100"]
+    backfilled = [m.source.native_id.rsplit("/", 1)[1] for m in first[0].mentions]
+    assert backfilled == [str(i) for i in range(100, 111)]  # oldest first
     statuses.update(
         {
             str(i): {**statuses["100"], "id": str(i), "uri": f"https://m.example/s/{i}"}

@@ -4,7 +4,8 @@ Contract: list calls return a :class:`StatusPage` (statuses as JSON objects plus
 the raw body, for dead letters) or raise HttpRetryable / HttpPermanent /
 PayloadError (the body is not a JSON list of objects). Paging walks FORWARD with
 ``min_id``: each page holds the statuses just newer than ``min_id``; the ``Link``
-header's ``rel="prev"`` carries the next ``min_id``.
+header's ``rel="prev"`` carries the next ``min_id``. ``max_id`` walks back (a first
+run's backfill).
 """
 
 from __future__ import annotations
@@ -54,6 +55,15 @@ def _link_param(url: str | None, name: str) -> str | None:
     return values[0] if values else None
 
 
+def _paging(limit: int, min_id: str | None, max_id: str | None) -> dict[str, str | int]:
+    params: dict[str, str | int] = {"limit": limit}
+    if min_id:
+        params["min_id"] = min_id
+    if max_id:
+        params["max_id"] = max_id
+    return params
+
+
 class MastodonClient:
     """One Mastodon server; ``token`` (optional) is sent as a Bearer header."""
 
@@ -75,19 +85,20 @@ class MastodonClient:
         prev = response.links.get("prev", {}).get("url")
         return StatusPage(data, raw, _link_param(prev, "min_id"))
 
-    async def tag_timeline(self, tag: str, *, min_id: str | None, limit: int = 40) -> StatusPage:
-        """``GET /api/v1/timelines/tag/:hashtag``: newest page, or the page just after ``min_id``."""
-        params: dict[str, str | int] = {"limit": limit}
-        if min_id:
-            params["min_id"] = min_id
+    async def tag_timeline(
+        self, tag: str, *, min_id: str | None, max_id: str | None = None, limit: int = 40
+    ) -> StatusPage:
+        """``GET /api/v1/timelines/tag/:hashtag``: the newest page, the page just after
+        ``min_id``, or the page just before ``max_id``."""
+        params = _paging(limit, min_id, max_id)
         url = f"{self.server}/api/v1/timelines/tag/{quote(tag, safe='')}"
         return await self._list(url, params, None)
 
-    async def search(self, query: str, *, min_id: str | None, limit: int = 40) -> StatusPage:
+    async def search(
+        self, query: str, *, min_id: str | None, max_id: str | None = None, limit: int = 40
+    ) -> StatusPage:
         """``GET /api/v2/search?type=statuses`` (needs a token for statuses)."""
-        params: dict[str, str | int] = {"q": query, "type": "statuses", "limit": limit}
-        if min_id:
-            params["min_id"] = min_id
+        params = {"q": query, "type": "statuses", **_paging(limit, min_id, max_id)}
         return await self._list(f"{self.server}/api/v2/search", params, "statuses")
 
     async def stream_hashtag(self, tag: str) -> AsyncIterator[StreamEvent]:

@@ -1,5 +1,8 @@
 """Mastodon statuses → Mentions: hashtag timelines and search, polled forward with ``min_id``.
 
+A first run (no cursor) reads back ``backfill_pages`` pages from the newest with
+``max_id``, so posts already there when listening starts are heard.
+
 Contract: the native id is the status URI, so the same post seen on two servers or
 under two hashtags is one mention; an edit (``edited_at``) is produced again under
 the same mention_id. A pass yields one Page per API page, each with cursor
@@ -38,6 +41,9 @@ class MastodonConfig(InstanceConfig):
     streaming: bool = False
     page_limit: int = Field(default=40, ge=1, le=40)
     max_pages_per_pass: int = Field(default=50, ge=1)
+    backfill_pages: int = Field(default=5, ge=1)
+    """First run (no cursor yet): pages read back from the newest, so what was already
+    posted when listening starts is heard too, not just the newest page."""
 
     @model_validator(mode="after")
     def _check(self) -> MastodonConfig:
@@ -123,7 +129,12 @@ def _newer(status_id: object, min_id: str | None) -> bool:
     return isinstance(status_id, str | int) and id_key(str(status_id)) > id_key(min_id)
 
 
-Fetch = Callable[[str | None], Awaitable[StatusPage]]
+def _older(status_id: object, max_id: str) -> bool:
+    return isinstance(status_id, str | int) and id_key(str(status_id)) < id_key(max_id)
+
+
+Fetch = Callable[[str | None, str | None], Awaitable[StatusPage]]
+"""(min_id, max_id) → one page."""
 
 
 class TimelineStream(Stream):
@@ -137,6 +148,7 @@ class TimelineStream(Stream):
         self.ctx = ctx
         self._fetch = fetch
         self._max_pages = config.max_pages_per_pass
+        self._backfill_pages = config.backfill_pages
 
     def page_of(self, statuses: Sequence[Status], min_id: str | None) -> Page:
         """Statuses mapped into one Page whose cursor is the newest id seen."""
@@ -144,8 +156,15 @@ class TimelineStream(Stream):
 
     async def pages(self, cursor: Cursor | None) -> AsyncGenerator[Page, None]:
         min_id: str | None = (cursor or {}).get("min_id")
+        if min_id is None:
+            heard = await self._backfill()
+            if not heard:
+                return
+            page = self.page_of(heard, None)
+            yield page
+            min_id = (page.cursor or {}).get("min_id")
         for _ in range(self._max_pages):
-            batch = await self._fetch(min_id)
+            batch = await self._fetch(min_id, None)
             # Servers repeat statuses at page edges; anything not newer than min_id is done.
             fresh = [s for s in batch.statuses if _newer(s.get("id"), min_id)]
             fresh.sort(key=lambda s: id_key(str(s.get("id"))))  # oldest first, as they happened
@@ -157,6 +176,21 @@ class TimelineStream(Stream):
             if next_id == min_id:
                 return  # nothing newer came back: caught up (guards a looping server)
             min_id = next_id
+
+    async def _backfill(self) -> list[Status]:
+        """The newest page and up to ``backfill_pages - 1`` older ones, oldest first: one Page,
+        so a crash part-way leaves no cursor and the next run starts the backfill again."""
+        heard: dict[str, Status] = {}
+        max_id: str | None = None
+        for _ in range(self._backfill_pages):
+            batch = await self._fetch(None, max_id)
+            older = [s for s in batch.statuses if max_id is None or _older(s.get("id"), max_id)]
+            ids = [str(s.get("id")) for s in older if isinstance(s.get("id"), str | int)]
+            if not ids:
+                break
+            heard.update({str(s.get("id")): s for s in older})
+            max_id = min(ids, key=id_key)
+        return sorted(heard.values(), key=lambda s: id_key(str(s.get("id"))))
 
 
 class MastodonSource(Source):
@@ -171,9 +205,12 @@ class MastodonSource(Source):
                 name = f"{host}/tag/{match.value}"
 
                 def fetch(
-                    min_id: str | None, c: MastodonClient = client, t: str = match.value
+                    min_id: str | None,
+                    max_id: str | None,
+                    c: MastodonClient = client,
+                    t: str = match.value,
                 ) -> Awaitable[StatusPage]:
-                    return c.tag_timeline(t, min_id=min_id, limit=config.page_limit)
+                    return c.tag_timeline(t, min_id=min_id, max_id=max_id, limit=config.page_limit)
 
                 timeline = TimelineStream(config, name, match, fetch, ctx)
                 self._streams.append(
@@ -184,9 +221,12 @@ class MastodonSource(Source):
                 name = f"{host}/search/{hashlib.sha256(query.encode()).hexdigest()[:10]}"
 
                 def search(
-                    min_id: str | None, c: MastodonClient = client, q: str = query
+                    min_id: str | None,
+                    max_id: str | None,
+                    c: MastodonClient = client,
+                    q: str = query,
                 ) -> Awaitable[StatusPage]:
-                    return c.search(q, min_id=min_id, limit=config.page_limit)
+                    return c.search(q, min_id=min_id, max_id=max_id, limit=config.page_limit)
 
                 self._streams.append(TimelineStream(config, name, match, search, ctx))
 
