@@ -39,11 +39,10 @@ from services.notifier.devmail import MailFolder, SaveHandler
 from tests.replay.content import TOPICS, Post
 from tests.replay.mastodon import status_json
 from tests.support.waiting import wait_for
-from tests.support.worker import Worker, free_port  # Worker for its environment only
+from tests.support.worker import Worker, free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 KIBANA = "https://kibana.haringey.example"
-WORKER = [sys.executable, "-m", "faust", "-A", "pipelines.app", "worker", "-l", "warn"]
 HIGHWAYS = "highways.alerts@haringey.example"
 LIBRARIES = ["libraries.alerts@haringey.example", "adult.learning@haringey.example"]
 
@@ -143,17 +142,17 @@ def test_replayed_posts_reach_the_owning_inboxes_once_and_no_one_else(
         "EARSHOT_KIBANA_URL": KIBANA,
         "EARSHOT_QUIET_HOURS": "false",  # so the test passes at any hour of the day
     }
-    with (
-        (tmp_path / "worker.log").open("wb") as worker_log,
-        (tmp_path / "notifier.log").open("wb") as notifier_log,
-    ):
-        processes = [
-            subprocess.Popen(command, env=env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
-            for command, env, log in (
-                (WORKER, worker.env, worker_log),
-                ([sys.executable, "-m", "services.notifier"], notifier_env, notifier_log),
-            )
-        ]
+    with (tmp_path / "notifier.log").open("wb") as notifier_log:
+        worker.start()
+        notifier = subprocess.Popen(
+            [sys.executable, "-m", "services.notifier"],
+            env=notifier_env,
+            cwd=ROOT,
+            stdout=notifier_log,
+            stderr=subprocess.STDOUT,
+        )
+        assert worker.process is not None
+        processes = [worker.process, notifier]
         try:
             try:
                 wait_for(
@@ -166,20 +165,19 @@ def test_replayed_posts_reach_the_owning_inboxes_once_and_no_one_else(
             except AssertionError as exc:
                 logs = "\n".join(
                     p.read_text(errors="replace")[-3000:]
-                    for p in (tmp_path / "worker.log", tmp_path / "notifier.log")
+                    for p in (worker.log_path, tmp_path / "notifier.log")
                 )
                 raise AssertionError(f"{exc}\n{logs}") from exc
             time.sleep(8)  # room for a wrong or repeated email to arrive
             got = messages(folder)
         finally:
-            for process in processes:
-                process.terminate()
-            for process in processes:
-                try:
-                    process.wait(timeout=60)
-                except subprocess.TimeoutExpired:
-                    process.kill()
-                    process.wait(timeout=30)
+            worker.stop()
+            notifier.terminate()
+            try:
+                notifier.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                notifier.kill()
+                notifier.wait(timeout=30)
 
     by_rcpt = {tuple(entry["rcpt_tos"]): msg for entry, msg in got}
     assert sorted(by_rcpt) == sorted([(HIGHWAYS,), tuple(LIBRARIES)]), [

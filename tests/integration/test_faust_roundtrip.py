@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 from kafka import KafkaConsumer, KafkaProducer
@@ -14,8 +11,7 @@ from schemas.codec import decode, encode
 from schemas.models import Mention
 from schemas.topics import ensure_topics
 from tests.support.events import numbered_mentions
-
-ROOT = Path(__file__).resolve().parents[2]
+from tests.support.worker import Worker
 
 
 def test_mentions_pass_through_a_faust_agent(
@@ -32,29 +28,15 @@ def test_mentions_pass_through_a_faust_agent(
     producer.flush()
     producer.close()
 
-    env = {
-        **os.environ,
-        "EARSHOT_TOPIC_PREFIX": unique_prefix,
-        "EARSHOT_KAFKA_BOOTSTRAP": kafka_bootstrap,
-        "RELAY_DATADIR": str(tmp_path / "faust"),
-        "PYTHONPATH": str(ROOT),
-    }
-    worker = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "faust",
-            "-A",
-            "tests.integration.faust_relay_app",
-            "worker",
-            "-l",
-            "info",
-        ],
-        env=env,
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
+    worker = Worker(
+        kafka_bootstrap,
+        "",
+        unique_prefix,
+        tmp_path,
+        app="tests.integration.faust_relay_app",
+        RELAY_DATADIR=str(tmp_path / "faust"),
     )
+    worker.start()
     try:
         consumer = KafkaConsumer(
             f"{unique_prefix}relayed",
@@ -71,6 +53,6 @@ def test_mentions_pass_through_a_faust_agent(
                 break
         consumer.close()
     finally:
-        worker.terminate()
-        output = worker.communicate(timeout=60)[0].decode(errors="replace")
+        worker.stop()
+    output = worker.log_path.read_text(errors="replace")
     assert seen == {m.mention_id: m for m in mentions}, output[-3000:]
