@@ -117,3 +117,16 @@ async def test_pacer_slows_down_when_quota_is_low() -> None:
     clock[0] += 41
     assert pacer.wait_for("m.example") == 0.0
     assert pacer.wait_for("other.example") == 0.0
+
+
+async def test_unset_optional_parameters_are_not_sent() -> None:
+    seen: list[httpx.QueryParams] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request.url.params)
+        return httpx.Response(200, json=[])
+
+    await api(httpx.MockTransport(handler)).get(
+        "https://m.example/api", params={"limit": 4, "min_id": None, "q": "", "max_id": "9"}
+    )
+    assert dict(seen[0]) == {"limit": "4", "q": "", "max_id": "9"}

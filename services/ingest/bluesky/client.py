@@ -22,7 +22,7 @@ from websockets.asyncio.client import connect
 from websockets.exceptions import InvalidStatus, InvalidURI, WebSocketException
 
 from services.ingest.runtime.errors import HttpPermanent, HttpRetryable, PayloadError, parse_json
-from services.ingest.runtime.http import ApiClient
+from services.ingest.runtime.http import ApiClient, QueryParams
 
 PostView = dict[str, Any]
 POST_COLLECTION = "app.bsky.feed.post"
@@ -51,11 +51,14 @@ class BlueskyClient:
         self, q: str, *, since: str, lang: str | None, cursor: str | None, limit: int
     ) -> SearchPage:
         """One page of ``searchPosts?sort=latest``: newest first, posts with sortAt >= ``since``."""
-        params: dict[str, str | int] = {"q": q, "sort": "latest", "since": since, "limit": limit}
-        if lang:
-            params["lang"] = lang
-        if cursor:
-            params["cursor"] = cursor
+        params: QueryParams = {
+            "q": q,
+            "sort": "latest",
+            "since": since,
+            "limit": limit,
+            "lang": lang or None,
+            "cursor": cursor or None,
+        }
         url = self.base_url + SEARCH_PATH
         response = await self._api.get(url, params=params, headers=self._headers)
         raw = response.content

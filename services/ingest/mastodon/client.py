@@ -18,7 +18,7 @@ from urllib.parse import parse_qs, quote, urlsplit
 from pydantic import SecretStr
 
 from services.ingest.runtime.errors import PayloadError, parse_json
-from services.ingest.runtime.http import ApiClient
+from services.ingest.runtime.http import ApiClient, QueryParams
 
 Status = dict[str, Any]
 
@@ -55,15 +55,6 @@ def _link_param(url: str | None, name: str) -> str | None:
     return values[0] if values else None
 
 
-def _paging(limit: int, min_id: str | None, max_id: str | None) -> dict[str, str | int]:
-    params: dict[str, str | int] = {"limit": limit}
-    if min_id:
-        params["min_id"] = min_id
-    if max_id:
-        params["max_id"] = max_id
-    return params
-
-
 class MastodonClient:
     """One Mastodon server; ``token`` (optional) is sent as a Bearer header."""
 
@@ -74,7 +65,7 @@ class MastodonClient:
         if token is not None:
             self._headers["Authorization"] = f"Bearer {token.get_secret_value()}"
 
-    async def _list(self, url: str, params: dict[str, str | int], key: str | None) -> StatusPage:
+    async def _list(self, url: str, params: QueryParams, key: str | None) -> StatusPage:
         response = await self._api.get(url, params=params, headers=self._headers)
         raw = response.content
         data = parse_json(url, raw)
@@ -90,7 +81,7 @@ class MastodonClient:
     ) -> StatusPage:
         """``GET /api/v1/timelines/tag/:hashtag``: the newest page, the page just after
         ``min_id``, or the page just before ``max_id``."""
-        params = _paging(limit, min_id, max_id)
+        params: QueryParams = {"limit": limit, "min_id": min_id or None, "max_id": max_id or None}
         url = f"{self.server}/api/v1/timelines/tag/{quote(tag, safe='')}"
         return await self._list(url, params, None)
 
@@ -98,7 +89,13 @@ class MastodonClient:
         self, query: str, *, min_id: str | None, max_id: str | None = None, limit: int = 40
     ) -> StatusPage:
         """``GET /api/v2/search?type=statuses`` (needs a token for statuses)."""
-        params = {"q": query, "type": "statuses", **_paging(limit, min_id, max_id)}
+        params: QueryParams = {
+            "q": query,
+            "type": "statuses",
+            "limit": limit,
+            "min_id": min_id or None,
+            "max_id": max_id or None,
+        }
         return await self._list(f"{self.server}/api/v2/search", params, "statuses")
 
     async def stream_hashtag(self, tag: str) -> AsyncIterator[StreamEvent]:

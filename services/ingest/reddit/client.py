@@ -20,7 +20,7 @@ import httpx
 from pydantic import SecretStr
 
 from services.ingest.runtime.errors import HttpPermanent, HttpRetryable, PayloadError, parse_json
-from services.ingest.runtime.http import ApiClient, classify
+from services.ingest.runtime.http import ApiClient, QueryParams, classify
 
 Thing = dict[str, Any]
 
@@ -83,11 +83,11 @@ class RedditClient:
             self._token, self._expires = token, self._clock() + max(0.0, ttl - 60)
         return {"Authorization": f"bearer {self._token}"}
 
-    async def listing(self, path: str, params: dict[str, str | int]) -> Listing:
+    async def listing(self, path: str, params: QueryParams) -> Listing:
         """GET one listing (``/r/{sub}/new.json``, ``/search.json``...) with ``raw_json=1``."""
         url = self._base + path
         # raw_json=1: without it Reddit HTML-escapes &, < and > inside the JSON strings.
-        query: dict[str, str | int] = {**params, "raw_json": 1}
+        query: QueryParams = {**params, "raw_json": 1}
         for renew in (False, True):
             headers = {"Accept": "application/json", **await self._bearer(renew)}
             try:

@@ -25,6 +25,7 @@ from services.ingest.reddit.client import Credentials, Listing, RedditClient
 from services.ingest.reddit.mapping import WEB, map_thing
 from services.ingest.runtime.api import Cursor, Page, Reject, Source, SourceContext, Stream
 from services.ingest.runtime.config import ENV_NAME, InstanceConfig
+from services.ingest.runtime.http import QueryParams
 
 SUBREDDIT = r"^[A-Za-z0-9][A-Za-z0-9_]{1,20}$"
 
@@ -132,11 +133,12 @@ class ListingStream(Stream):
         self._walk: tuple[tuple[frozenset[str], float], list[Any]] | None = None
 
     async def _fetch(self, before: str | None, after: str | None = None) -> Listing:
-        params = {**self._params, "limit": self._config.page_limit}
-        if before:
-            params["before"] = before
-        if after:
-            params["after"] = after
+        params: QueryParams = {
+            **self._params,
+            "limit": self._config.page_limit,
+            "before": before or None,
+            "after": after or None,
+        }
         return await self._client.listing(self.path, params)
 
     async def _back_to(self, known: set[str], at: float) -> list[Any]:

@@ -177,6 +177,16 @@ class RateLimitPacer:
             await self._sleep(wait)
 
 
+QueryParams = Mapping[str, str | int | None]
+"""Query parameters; a None value is an optional parameter left unset, and is not sent."""
+
+
+def _set_only(params: QueryParams | None) -> dict[str, str | int] | None:
+    if params is None:
+        return None
+    return {name: value for name, value in params.items() if value is not None}
+
+
 class ApiClient:
     """An ``httpx.AsyncClient`` plus the pacer and the typed error mapping."""
 
@@ -188,14 +198,14 @@ class ApiClient:
         self,
         url: str,
         *,
-        params: Mapping[str, str | int] | None = None,
+        params: QueryParams | None = None,
         headers: Mapping[str, str] | None = None,
     ) -> httpx.Response:
         """GET ``url``; the response is 2xx or 304, anything else raises a typed error."""
         host = httpx.URL(url).host
         await self.pacer.pace(host)
         try:
-            response = await self.http.get(url, params=params, headers=headers)
+            response = await self.http.get(url, params=_set_only(params), headers=headers)
         except httpx.TimeoutException as exc:
             raise HttpRetryable(url, 0, f"timeout ({type(exc).__name__})") from exc
         except httpx.TransportError as exc:
@@ -208,7 +218,7 @@ class ApiClient:
         self,
         url: str,
         *,
-        params: Mapping[str, str | int] | None = None,
+        params: QueryParams | None = None,
         headers: Mapping[str, str] | None = None,
         read_timeout: float = 90.0,
     ) -> AsyncIterator[str]:
@@ -218,7 +228,7 @@ class ApiClient:
         timeout = httpx.Timeout(read_timeout, connect=self.http.timeout.connect)
         try:
             async with self.http.stream(
-                "GET", url, params=params, headers=headers, timeout=timeout
+                "GET", url, params=_set_only(params), headers=headers, timeout=timeout
             ) as response:
                 self.pacer.observe(host, response.headers)
                 classify(response)

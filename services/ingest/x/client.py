@@ -15,7 +15,7 @@ from typing import Any, Final
 from pydantic import SecretStr
 
 from services.ingest.runtime.errors import PayloadError, parse_json
-from services.ingest.runtime.http import ApiClient
+from services.ingest.runtime.http import ApiClient, QueryParams
 
 SEARCH_PATH: Final = "/2/tweets/search/recent"
 TWEET_FIELDS: Final = "created_at,lang,geo,conversation_id,referenced_tweets,author_id,note_tweet"
@@ -57,18 +57,16 @@ class XClient:
         self, query: str, *, since_id: str | None, next_token: str | None, max_results: int
     ) -> SearchPage:
         """One page of tweets newer than ``since_id`` matching ``query`` (newest first)."""
-        params: dict[str, str | int] = {
+        params: QueryParams = {
             "query": query,
             "max_results": max_results,
             "expansions": EXPANSIONS,
             "tweet.fields": TWEET_FIELDS,
             "place.fields": PLACE_FIELDS,
             "user.fields": USER_FIELDS,
+            "since_id": since_id or None,
+            "next_token": next_token or None,
         }
-        if since_id:
-            params["since_id"] = since_id
-        if next_token:
-            params["next_token"] = next_token
         url = self.base_url + SEARCH_PATH
         response = await self._api.get(url, params=params, headers=self._headers)
         raw = response.content
