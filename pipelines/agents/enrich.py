@@ -16,7 +16,7 @@ import logging
 import time
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
-from typing import Any, Protocol
+from typing import Any
 
 import faust
 from faust.types import EventT, TableT
@@ -25,7 +25,6 @@ from pipelines.agents.deadletters import EXIT_ENRICHMENT_DIED, DeadLetterer, sto
 from pipelines.agents.streams import event_batches, key_text
 from pipelines.enrich_process import EnrichmentProcesses
 from pipelines.settings import PipelineSettings
-from pipelines.steps.enrich import Keyed
 from pipelines.topology import Topics
 from schemas.codec import decode, encode
 from schemas.deadletter import Failure
@@ -41,14 +40,11 @@ async def _await_all(pending: Sequence[Any]) -> None:
         await asyncio.gather(*pending)
 
 
-class BatchEnricher(Protocol):
-    """Raw payloads in, one keyed result or failure per payload out (EnrichmentProcesses)."""
-
-    async def enrich(self, payloads: Sequence[bytes], now: datetime) -> list[Keyed | Failure]: ...
-
-
 async def enrich_batch(
-    events: Sequence[EventT[bytes]], enrichment: BatchEnricher, out: faust.TopicT, dlq: DeadLetterer
+    events: Sequence[EventT[bytes]],
+    enrichment: EnrichmentProcesses,
+    out: faust.TopicT,
+    dlq: DeadLetterer,
 ) -> int:
     """Enrich one batch and produce it keyed by dedupe key; failures go to the DLQ."""
     try:
