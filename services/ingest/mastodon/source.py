@@ -129,6 +129,11 @@ def _newer(status_id: object, min_id: str | None) -> bool:
     return isinstance(status_id, str | int) and id_key(str(status_id)) > id_key(min_id)
 
 
+def _by_id(status: Status) -> tuple[int, str]:
+    """Sort key: oldest status first."""
+    return id_key(str(status.get("id")))
+
+
 def _older(status_id: object, max_id: str) -> bool:
     return isinstance(status_id, str | int) and id_key(str(status_id)) < id_key(max_id)
 
@@ -167,7 +172,7 @@ class TimelineStream(Stream):
             batch = await self._fetch(min_id, None)
             # Servers repeat statuses at page edges; anything not newer than min_id is done.
             fresh = [s for s in batch.statuses if _newer(s.get("id"), min_id)]
-            fresh.sort(key=lambda s: id_key(str(s.get("id"))))  # oldest first, as they happened
+            fresh.sort(key=_by_id)  # oldest first, as they happened
             if not fresh:
                 return
             page = self.page_of(fresh, min_id)
@@ -190,7 +195,7 @@ class TimelineStream(Stream):
                 break
             heard.update({str(s.get("id")): s for s in older})
             max_id = min(ids, key=id_key)
-        return sorted(heard.values(), key=lambda s: id_key(str(s.get("id"))))
+        return sorted(heard.values(), key=_by_id)
 
 
 class MastodonSource(Source):
