@@ -33,14 +33,14 @@ test-unit: ## run only the fast layers (unit, contract)
 	@$(PY) -m pytest tests -m "unit or contract" $(PYTEST_ARGS)
 
 lint: ## ruff check and format check
-	@$(PY) -m ruff check services pipelines schemas tests bench
-	@$(PY) -m ruff format --check services pipelines schemas tests bench
+	@$(PY) -m ruff check services pipelines schemas common devkit tests bench
+	@$(PY) -m ruff format --check services pipelines schemas common devkit tests bench
 
 format: ## apply ruff formatting and safe fixes
-	@$(PY) -m ruff check --fix services pipelines schemas tests bench
-	@$(PY) -m ruff format services pipelines schemas tests bench
+	@$(PY) -m ruff check --fix services pipelines schemas common devkit tests bench
+	@$(PY) -m ruff format services pipelines schemas common devkit tests bench
 
-typecheck: ## mypy --strict on services, pipelines and schemas
+typecheck: ## mypy --strict on services, pipelines, schemas, common and devkit
 	@$(PY) -m mypy
 
 bench: install ## run the benchmarks; results are written to bench/results/*.json

@@ -1,6 +1,6 @@
 """Erasure time: one author's mentions among 100k documents, on the real local stack.
 
-    python bench/bench_erasure.py --out bench/results/erasure.json [--documents 100000]
+    python -m bench.bench_erasure --out bench/results/erasure.json [--documents 100000]
 
 Indexes ``--documents`` enriched mentions (three monthly indices) by many authors,
 of which each of ``--runs`` target authors wrote ``--author-docs``, plus alert
@@ -18,7 +18,6 @@ import json
 import os
 import platform
 import statistics
-import subprocess
 import sys
 import time
 import uuid
@@ -26,33 +25,22 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from elasticsearch import Elasticsearch
+from pydantic import SecretStr
+
+from common.elastic import alias, install_templates, monthly_index
+from common.privacy import Pseudonymiser
+from devkit.events import example_enriched
+from devkit.stack import stack_env
+from schemas.codec import to_json
+from services.privacy.audit import AuditLog
+from services.privacy.erasure import Eraser, ErasureRequest
+from services.privacy.tombstones import TombstoneWriter
+
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
-from elasticsearch import Elasticsearch  # noqa: E402
-from pydantic import SecretStr  # noqa: E402
-
-from schemas.codec import to_json  # noqa: E402
-from schemas.elastic import alias, install_templates, monthly_index  # noqa: E402
-from schemas.privacy import Pseudonymiser  # noqa: E402
-from services.privacy.audit import AuditLog  # noqa: E402
-from services.privacy.erasure import Eraser, ErasureRequest  # noqa: E402
-from services.privacy.tombstones import TombstoneWriter  # noqa: E402
-from tests.support.events import example_enriched  # noqa: E402
 
 P = Pseudonymiser(SecretStr("bench-erasure-pseudonym-secret"))
 START = datetime(2026, 9, 1, tzinfo=UTC)
-
-
-def stack_env() -> dict[str, str]:
-    out = subprocess.run(
-        ["bash", str(ROOT / "deploy/local/stack.sh"), "env"],
-        capture_output=True,
-        text=True,
-        check=False,
-    ).stdout
-    found = dict(line.split("=", 1) for line in out.splitlines() if line.startswith("EARSHOT_"))
-    return {**found, **{k: v for k, v in os.environ.items() if k.startswith("EARSHOT_")}}
 
 
 def load(

@@ -1,7 +1,7 @@
 """Ingestion throughput: replay server → runtime → real Kafka, for rss and mastodon, plus the
 producer alone — in one run.
 
-    python bench/bench_ingest.py --out bench/results/ingest.json [--bootstrap HOST:PORT]
+    python -m bench.bench_ingest --out bench/results/ingest.json [--bootstrap HOST:PORT]
 
 The Kafka address comes from --bootstrap, else EARSHOT_KAFKA_BOOTSTRAP, else
 ``deploy/local/stack.sh env``. Every run uses fresh, uniquely prefixed topics.
@@ -16,52 +16,40 @@ import asyncio
 import json
 import os
 import platform
-import subprocess
-import sys
 import time
 import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from common.privacy import Pseudonymiser
+from common.retry import RetryPolicy
+from common.settings import KafkaSettings
+from common.topics import ensure_topics
+from devkit.events import example_mention
+from devkit.replay import mastodon, rss
+from devkit.replay.kit import SECRET
+from devkit.replay.server import ReplayServer
+from devkit.stack import stack_env
+from schemas.ids import mention_id
+from schemas.models import Source
+from services.ingest.mastodon.source import MastodonConfig
+from services.ingest.rss.source import RssConfig
+from services.ingest.runtime.api import Cursor, SourceContext
+from services.ingest.runtime.config import InstanceConfig
+from services.ingest.runtime.http import ApiClient, make_client
+from services.ingest.runtime.producer import MentionProducer, Topics
+from services.ingest.runtime.registry import build_source
+from services.ingest.runtime.service import IngestService
 
-from schemas.ids import mention_id  # noqa: E402
-from schemas.models import Source  # noqa: E402
-from schemas.privacy import Pseudonymiser  # noqa: E402
-from schemas.retry import RetryPolicy  # noqa: E402
-from schemas.settings import KafkaSettings  # noqa: E402
-from schemas.topics import ensure_topics  # noqa: E402
-from services.ingest.mastodon.source import MastodonConfig  # noqa: E402
-from services.ingest.rss.source import RssConfig  # noqa: E402
-from services.ingest.runtime.api import Cursor, SourceContext  # noqa: E402
-from services.ingest.runtime.config import InstanceConfig  # noqa: E402
-from services.ingest.runtime.http import ApiClient, make_client  # noqa: E402
-from services.ingest.runtime.producer import MentionProducer, Topics  # noqa: E402
-from services.ingest.runtime.registry import build_source  # noqa: E402
-from services.ingest.runtime.service import IngestService  # noqa: E402
-from tests.replay import mastodon, rss  # noqa: E402
-from tests.replay.kit import SECRET  # noqa: E402
-from tests.replay.server import ReplayServer  # noqa: E402
-from tests.support.events import example_mention  # noqa: E402
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def bootstrap_address(given: str | None) -> str:
-    if given:
-        return given
-    if os.environ.get("EARSHOT_KAFKA_BOOTSTRAP"):
-        return os.environ["EARSHOT_KAFKA_BOOTSTRAP"]
-    out = subprocess.run(
-        ["bash", str(ROOT / "deploy/local/stack.sh"), "env"],
-        capture_output=True,
-        text=True,
-        check=False,
-    ).stdout
-    for line in out.splitlines():
-        if line.startswith("EARSHOT_KAFKA_BOOTSTRAP="):
-            return line.split("=", 1)[1]
-    raise SystemExit("no Kafka: pass --bootstrap or start deploy/local/stack.sh")
+    address = given or stack_env().get("EARSHOT_KAFKA_BOOTSTRAP")
+    if not address:
+        raise SystemExit("no Kafka: pass --bootstrap or start deploy/local/stack.sh")
+    return address
 
 
 def topics_for(bootstrap: str) -> Topics:

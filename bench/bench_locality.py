@@ -1,6 +1,6 @@
 """Locality: our tagger vs flashgeotext, speed and accuracy, side by side in one run.
 
-    python bench/bench_locality.py --out bench/results/locality.json
+    python -m bench.bench_locality --out bench/results/locality.json
 
 Accuracy is on ``pipelines/locality/data/locality_eval.jsonl``. flashgeotext finds
 city/country names only; its first GB city is mapped to a council through our
@@ -21,17 +21,14 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from flashgeotext.geotext import GeoText
+
+from pipelines.locality.evalset import EvalItem, Prediction, load_eval, score
+from pipelines.locality.normalise import fold_name
+from pipelines.locality.tables import Tables, load_tables
+from pipelines.steps.locality import LocalityTagger
+
 ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
-
-# Imports follow the path setup above, so a bare `python bench/...` works.
-from flashgeotext.geotext import GeoText  # noqa: E402
-
-from pipelines.locality.evalset import EvalItem, Prediction, load_eval, score  # noqa: E402
-from pipelines.locality.normalise import fold_name  # noqa: E402
-from pipelines.locality.tables import Tables, load_tables  # noqa: E402
-from pipelines.steps.locality import LocalityTagger  # noqa: E402
 
 
 def timed_load(build: Callable[[], Any]) -> tuple[Any, float]:
@@ -125,7 +122,7 @@ def main(argv: list[str] | None = None) -> int:
         )
     results = {
         "benchmark": "locality",
-        "command": "python bench/bench_locality.py --out bench/results/locality.json",
+        "command": "python -m bench.bench_locality --out bench/results/locality.json",
         "eval_set": {"path": "pipelines/locality/data/locality_eval.jsonl", "items": len(items)},
         "machine": {
             "python": platform.python_version(),

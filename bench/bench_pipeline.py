@@ -1,6 +1,6 @@
 """End to end: raw mention produced → searchable in Elasticsearch, on the real local stack.
 
-    python bench/bench_pipeline.py --out bench/results/pipeline.json
+    python -m bench.bench_pipeline --out bench/results/pipeline.json
 
 In one run: the sentiment step's own throughput on the same texts, run as the worker
 runs it (the ceiling the pipeline is measured against), then a warm-up, then a burst
@@ -17,7 +17,6 @@ import multiprocessing
 import os
 import platform
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -27,41 +26,22 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from elasticsearch import Elasticsearch
+from kafka import KafkaProducer
+
+from common.topics import ensure_topics
+from devkit import corpus
+from devkit.stack import stack_env, stack_pids
+from devkit.waiting import es_count, wait_for
+from devkit.worker import Worker
+from pipelines.sentiment import default_model_dir
+from pipelines.sentiment.classifier import SentimentClassifier
+from pipelines.settings import PipelineSettings
+from pipelines.steps.enrich import sentiment_text
+from schemas.codec import encode
+from schemas.models import Mention
+
 ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
-
-from elasticsearch import Elasticsearch  # noqa: E402
-from kafka import KafkaProducer  # noqa: E402
-
-from pipelines.sentiment import default_model_dir  # noqa: E402
-from pipelines.sentiment.classifier import SentimentClassifier  # noqa: E402
-from pipelines.settings import PipelineSettings  # noqa: E402
-from pipelines.steps.enrich import sentiment_text  # noqa: E402
-from schemas.codec import encode  # noqa: E402
-from schemas.models import Mention  # noqa: E402
-from schemas.topics import ensure_topics  # noqa: E402
-from tests.support import corpus  # noqa: E402
-from tests.support.waiting import es_count, wait_for  # noqa: E402
-from tests.support.worker import Worker  # noqa: E402
-
-
-def stack_env() -> dict[str, str]:
-    out = subprocess.run(
-        ["bash", str(ROOT / "deploy/local/stack.sh"), "env"],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    return dict(line.split("=", 1) for line in out.stdout.splitlines() if "=" in line)
-
-
-def stack_pids() -> dict[str, int]:
-    """Kafka's and Elasticsearch's pids, from the state file ``stack.sh up`` writes."""
-    cache = Path(os.environ.get("EARSHOT_CACHE", Path.home() / ".cache" / "earshot"))
-    state = Path(os.environ.get("EARSHOT_STACK_DIR", cache / "run")) / "stack.state"
-    values = dict(line.split("=", 1) for line in state.read_text().splitlines() if "=" in line)
-    return {"kafka": int(values["kafka_pid"]), "elasticsearch": int(values["es_pid"])}
 
 
 def cpu_seconds(pid: int, *, children: bool = False) -> float:

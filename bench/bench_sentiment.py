@@ -1,6 +1,6 @@
 """Sentiment throughput: our int8 ONNX micro-batches vs a naive per-message transformers pipeline.
 
-    python bench/bench_sentiment.py --out bench/results/sentiment.json
+    python -m bench.bench_sentiment --out bench/results/sentiment.json
 
 Both run in one process over the same council-style posts and held-out tweets.
 """
@@ -18,19 +18,17 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+# Offline before transformers is imported.
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
-# Imports follow the path and offline setup above, so a bare `python bench/...` works.
 import torch  # noqa: E402
 from transformers import pipeline  # noqa: E402
 
 from pipelines.sentiment import default_model_dir  # noqa: E402
 from pipelines.sentiment.classifier import SentimentClassifier  # noqa: E402
 from pipelines.sentiment.config import DEFAULT_CONFIG, HF_SUBDIR  # noqa: E402
-from pipelines.sentiment.data import council_eval, council_train, tweet_holdout  # noqa: E402
+from pipelines.sentiment.datasets import council_eval, council_train, tweet_holdout  # noqa: E402
 
 
 def bench_texts(n: int) -> list[str]:

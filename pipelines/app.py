@@ -7,10 +7,10 @@ routing; more workers share the partitions.
 
 from __future__ import annotations
 
+from common.settings import load_settings
 from pipelines.agents import enrich, index, route
 from pipelines.settings import PipelineSettings
 from pipelines.topology import create_app
-from schemas.settings import load_settings
 
 settings = load_settings(PipelineSettings)
 app, topics = create_app(settings)

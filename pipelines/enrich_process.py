@@ -25,10 +25,10 @@ from concurrent.futures import BrokenExecutor, ProcessPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 
+from common.retry import Retryable, RetryPolicy, retry_async
 from pipelines.settings import PipelineSettings
 from pipelines.steps.enrich import Enricher, Keyed, enrich_payloads
 from schemas.deadletter import Failure
-from schemas.retry import Retryable, RetryPolicy, retry_async
 
 log = logging.getLogger(__name__)
 

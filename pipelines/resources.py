@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import time
 
+from common.taxonomy import Taxonomy
 from pipelines.sentiment import default_model_dir
 from pipelines.sentiment.classifier import SentimentClassifier
 from pipelines.settings import PipelineSettings
@@ -12,7 +13,6 @@ from pipelines.steps.enrich import Enricher
 from pipelines.steps.language import detect_language, sentiment_policy
 from pipelines.steps.locality import LocalityTagger
 from pipelines.steps.topics import TopicTagger
-from schemas.taxonomy import Taxonomy
 
 log = logging.getLogger(__name__)
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from pydantic import Field
 
-from schemas.settings import ElasticsearchSettings, KafkaSettings
+from common.settings import ElasticsearchSettings, KafkaSettings
 
 ROOT = Path(__file__).resolve().parents[1]
 

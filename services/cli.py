@@ -11,9 +11,9 @@ import importlib
 import sys
 from collections.abc import Callable, Sequence
 
-from schemas.elastic import es_client, install_templates
-from schemas.settings import ElasticsearchSettings, KafkaSettings, load_settings
-from schemas.topics import ensure_topics
+from common.elastic import es_client, install_templates
+from common.settings import ElasticsearchSettings, KafkaSettings, load_settings
+from common.topics import ensure_topics
 
 
 class CliSettings(KafkaSettings, ElasticsearchSettings):

@@ -8,15 +8,15 @@ not already answering and takes down only what it started.
 from __future__ import annotations
 
 import os
-import subprocess
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from devkit.stack import ADDRESS_KEYS, parse_env, run_stack
+
 ROOT = Path(__file__).resolve().parents[1]
-STACK = ROOT / "deploy" / "local" / "stack.sh"
 LAYERS = ("unit", "contract", "integration", "e2e")
 
 
@@ -28,38 +28,25 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(getattr(pytest.mark, layer))
 
 
-def _stack(command: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        ["bash", str(STACK), command], capture_output=True, text=True, check=False, timeout=900
-    )
-
-
-def _env_lines(output: str) -> dict[str, str]:
-    pairs = (line.split("=", 1) for line in output.splitlines() if line.startswith("EARSHOT_"))
-    return {k: v for k, v in pairs}
-
-
 @pytest.fixture(scope="session")
 def local_stack() -> Iterator[dict[str, str]]:
     """Addresses of the real Kafka and Elasticsearch, starting the local stack if needed."""
-    given = {
-        k: os.environ[k] for k in ("EARSHOT_KAFKA_BOOTSTRAP", "EARSHOT_ES_URL") if k in os.environ
-    }
-    if len(given) == 2:
+    given = {k: os.environ[k] for k in ADDRESS_KEYS if k in os.environ}
+    if len(given) == len(ADDRESS_KEYS):
         yield given
         return
     started = False
-    if _stack("status").returncode != 0:
-        up = _stack("up")
+    if run_stack("status").returncode != 0:
+        up = run_stack("up")
         if up.returncode != 0:
             pytest.fail(f"local stack did not come up:\n{up.stdout}\n{up.stderr}")
         started = True
-    env = _env_lines(_stack("env").stdout)
-    if {"EARSHOT_KAFKA_BOOTSTRAP", "EARSHOT_ES_URL"} - env.keys():
+    env = parse_env(run_stack("env").stdout)
+    if set(ADDRESS_KEYS) - env.keys():
         pytest.fail(f"stack.sh env did not print both addresses: {env}")
     yield env
     if started and os.environ.get("EARSHOT_KEEP_STACK") != "1":
-        _stack("down")
+        run_stack("down")
 
 
 @pytest.fixture(scope="session")

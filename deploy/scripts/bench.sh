@@ -11,6 +11,6 @@ for name in sentiment locality ingest pipeline erasure; do
   script="bench/bench_${name}.py"
   [[ -f "$script" ]] || continue
   echo "== $script"
-  "$py" "$script" --out "bench/results/${name}.json"
+  "$py" -m "bench.bench_${name}" --out "bench/results/${name}.json"
 done
 echo "results: $root/bench/results/"

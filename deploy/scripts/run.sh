@@ -43,7 +43,7 @@ echo "== topics and index templates"
 
 echo "== processes"
 for kind_port in rss:8081 mastodon:8082 bluesky:8083 reddit:8084 x:8085; do
-  start "replay-${kind_port%%:*}" "$py" -m tests.replay "${kind_port%%:*}" --port "${kind_port##*:}" --total 60
+  start "replay-${kind_port%%:*}" "$py" -m devkit.replay "${kind_port%%:*}" --port "${kind_port##*:}" --total 60
 done
 start smtp-catcher "$py" -m services.notifier.devmail --dir var/mail --port 2525
 EARSHOT_DATADIR="$root/var/faust" start worker "$py" -m faust -A pipelines.app worker -l info

@@ -21,6 +21,7 @@ from typing import Any
 import faust
 from faust.types import EventT, TableT
 
+from common.retry import RetriesExhausted
 from pipelines.agents.deadletters import EXIT_ENRICHMENT_DIED, DeadLetterer, stop_worker
 from pipelines.agents.streams import event_batches, key_text
 from pipelines.enrich_process import EnrichmentProcesses
@@ -29,7 +30,6 @@ from pipelines.topology import Topics
 from schemas.codec import decode, encode
 from schemas.deadletter import Failure
 from schemas.models import EnrichedMention
-from schemas.retry import RetriesExhausted
 
 log = logging.getLogger(__name__)
 

@@ -9,19 +9,17 @@ from __future__ import annotations
 
 import faust
 
+from common.bulk import BulkIndexer, Doc
+from common.elastic import async_es_client, install_templates_async, monthly_index
+from common.retry import FOREVER, retry_async
+from common.settings import load_settings
 from pipelines.agents.deadletters import DeadLetterer
 from pipelines.agents.streams import event_batches
 from pipelines.settings import PipelineSettings
 from pipelines.steps.erasure import TombstoneSettings, tombstone_guard
 from pipelines.topology import Topics
-from schemas.bulk import BulkIndexer, Doc
 from schemas.codec import decode, to_json
-from schemas.elastic import async_es_client, install_templates_async, monthly_index
 from schemas.models import EnrichedMention
-from schemas.retry import RetryPolicy, retry_async
-from schemas.settings import load_settings
-
-FOREVER_ES_SETUP = RetryPolicy(base=1.0, cap=30.0, max_attempts=None)
 
 
 class IndexingRejected(Exception):
@@ -37,15 +35,13 @@ def register(app: faust.App, topics: Topics, settings: PipelineSettings) -> None
 
     @app.agent(topics.enriched, name="index")
     async def index(stream: faust.StreamT[bytes]) -> None:
-        await retry_async(
-            lambda: install_templates_async(client, settings.index_prefix), FOREVER_ES_SETUP
-        )
+        await retry_async(lambda: install_templates_async(client, settings.index_prefix), FOREVER)
         # Erased authors are known before the first document is indexed, and kept current.
-        await retry_async(lambda: erased.refresh(force=True), FOREVER_ES_SETUP)
+        await retry_async(lambda: erased.refresh(force=True), FOREVER)
         async for events in event_batches(
             stream, settings.index_batch_max, settings.index_batch_seconds
         ):
-            await retry_async(erased.refresh, FOREVER_ES_SETUP)
+            await retry_async(erased.refresh, FOREVER)
             docs = []
             for event in events:
                 try:

@@ -22,6 +22,11 @@ from typing import Any, Protocol
 import faust
 from faust.types import EventT
 
+from common.retry import FOREVER, retry_async
+from common.routing.config import SpikeSettings
+from common.routing.load import load_routing, taxonomy_topics
+from common.routing.reload import Reloading
+from common.settings import load_settings
 from pipelines.agents.deadletters import DeadLetterer
 from pipelines.agents.streams import bytes_topic, event_batches
 from pipelines.settings import PipelineSettings
@@ -30,13 +35,6 @@ from pipelines.steps.rules import RuleEngine
 from pipelines.steps.spikes import HOUR, SpikeTick, assess, spike_alert, ticks
 from schemas.codec import decode, encode
 from schemas.models import EnrichedMention
-from schemas.retry import RetryPolicy, retry_async
-from schemas.routing.config import SpikeSettings
-from schemas.routing.load import load_routing, taxonomy_topics
-from schemas.routing.reload import Reloading
-from schemas.settings import load_settings
-
-FOREVER = RetryPolicy(base=1.0, cap=30.0, max_attempts=None)
 
 log = logging.getLogger(__name__)
 TABLE_HOURS = 24 * 30 + 2

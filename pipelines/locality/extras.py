@@ -7,9 +7,9 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict
 
+from common.yamlconfig import load_yaml
 from pipelines.locality.normalise import fold_name
 from pipelines.locality.profile import CouncilCode, Name
-from schemas.yamlconfig import load_yaml
 
 DATA_DIR = Path(__file__).with_name("data")
 GB_EXTRAS = DATA_DIR / "gb_extras.yaml"

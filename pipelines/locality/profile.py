@@ -1,7 +1,7 @@
 """Council profiles: what a deployment listens for, edited by people as YAML.
 
 One file per council in ``deploy/config/councils/<name>.yaml``. Read with
-:func:`load_profile`, which validates the shape (``schemas.yamlconfig``) and,
+:func:`load_profile`, which validates the shape (``common.yamlconfig``) and,
 when given the gazetteer, that every ward code exists and belongs where it says;
 every error names file, line and field.
 """
@@ -14,7 +14,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from schemas.yamlconfig import ConfigError, load_yaml, parse_with_lines
+from common.yamlconfig import load_yaml, read_yaml
 
 # GSS codes: English LADs E06-E09, Welsh W06, Scottish S12; wards E05, W05, S13.
 CouncilCode = Annotated[str, StringConstraints(pattern=r"^(E0[6-9]|W06|S12)\d{6}$")]
@@ -89,9 +89,8 @@ def check_codes(
     known_councils = set(council_codes)
 
     def fail(loc: tuple[str | int, ...], message: str) -> None:
-        # Parse again only to name the line: the happy path stays one YAML parse.
-        _, lines = parse_with_lines(Path(path).read_text(encoding="utf-8"), path)
-        raise ConfigError(path, lines.get(loc), ".".join(map(str, loc)), message)
+        # Read again only to name the line: the happy path stays one YAML parse.
+        raise read_yaml(path, CouncilProfile).error(loc, message)
 
     if profile.code not in known_councils:
         fail(("code",), f"council code {profile.code} is not in OS Code-Point Open")

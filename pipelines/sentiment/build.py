@@ -32,7 +32,7 @@ from pipelines.sentiment.config import (
     model_dir_for,
     model_id_for,
 )
-from pipelines.sentiment.data import council_eval, training_set, tweet_holdout
+from pipelines.sentiment.datasets import council_eval, training_set, tweet_holdout
 from pipelines.sentiment.metrics import scores
 from pipelines.sentiment.train import fine_tune
 

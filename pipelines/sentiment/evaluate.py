@@ -14,7 +14,7 @@ from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 
 from pipelines.sentiment.classifier import SentimentClassifier, read_manifest
 from pipelines.sentiment.config import HF_SUBDIR, LABELS, TrainingConfig
-from pipelines.sentiment.data import Example, council_eval, tweet_holdout
+from pipelines.sentiment.datasets import Example, council_eval, tweet_holdout
 from pipelines.sentiment.metrics import scores
 from pipelines.sentiment.text import normalise
 from pipelines.sentiment.train import torch_proba

@@ -18,7 +18,7 @@ from transformers import (
 )
 
 from pipelines.sentiment.config import LABEL_IDS, LABELS, TrainingConfig
-from pipelines.sentiment.data import DataError, Example, package_file
+from pipelines.sentiment.datasets import DataError, Example, package_file
 
 log = logging.getLogger(__name__)
 

@@ -24,10 +24,10 @@ from typing import Any
 from kafka import KafkaConsumer, TopicPartition
 from pydantic import SecretStr
 
+from common.privacy import TOMBSTONE_TOPIC, Pseudonymiser
+from common.retry import Retryable
+from common.settings import KafkaSettings
 from schemas.models import Author
-from schemas.privacy import TOMBSTONE_TOPIC, Pseudonymiser
-from schemas.retry import Retryable
-from schemas.settings import KafkaSettings
 
 log = logging.getLogger(__name__)
 

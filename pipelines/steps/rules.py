@@ -3,7 +3,7 @@
 Pure and Faust-free. :class:`RuleEngine` is built once per config version
 (phrase automata are compiled then) and :meth:`RuleEngine.route` is a plain
 function of the mention and the time. Clause semantics are documented in
-:mod:`schemas.routing.config`.
+:mod:`common.routing.config`.
 
 Duplicates: a mention marked ``duplicate_of`` gets the alert id of the first
 copy for the same rule, so the notifier's ledger drops it when the first copy
@@ -17,10 +17,10 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
+from common.routing.config import Department, RoutingConfig, Rule
 from pipelines.steps.textmatch import Hit, PhraseMatcher, fold
 from schemas.ids import alert_id
 from schemas.models import Alert, EnrichedMention, MentionSnapshot, Reason, Span
-from schemas.routing.config import Department, RoutingConfig, Rule
 
 SNAPSHOT_TEXT_MAX = 40_000  # alert.v1 caps the snapshot text
 NEAR_BOUNDARY_NOTE = (

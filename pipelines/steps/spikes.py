@@ -28,9 +28,9 @@ from datetime import UTC, datetime, timedelta
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from common.routing.config import Department, SpikeSettings
 from schemas.ids import alert_id
 from schemas.models import Alert, EnrichedMention, Reason, Spike
-from schemas.routing.config import Department, SpikeSettings
 
 HOUR = 3600.0
 

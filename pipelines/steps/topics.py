@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from common.taxonomy import Taxonomy
 from pipelines.steps.textmatch import PhraseMatcher
 from schemas.models import Span, Topic
-from schemas.taxonomy import Taxonomy
 
 _MASK = "\x00mask"
 

@@ -15,10 +15,10 @@ import sys
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
-from schemas.privacy import Pseudonymiser
-from schemas.retry import RetryPolicy, retry_async
-from schemas.settings import load_settings
-from schemas.yamlconfig import ConfigError
+from common.privacy import Pseudonymiser
+from common.retry import RetryPolicy, retry_async
+from common.settings import load_settings
+from common.yamlconfig import ConfigError
 from services.ingest.runtime.api import SourceContext
 from services.ingest.runtime.cursors import load_cursors
 from services.ingest.runtime.http import ApiClient, make_client

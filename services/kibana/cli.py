@@ -15,9 +15,9 @@ from pathlib import Path
 
 from pydantic import Field, SecretStr
 
-from schemas.retry import RetriesExhausted
-from schemas.settings import load_settings
-from schemas.yamlconfig import ConfigError
+from common.retry import RetriesExhausted
+from common.settings import load_settings
+from common.yamlconfig import ConfigError
 from services.kibana.client import KibanaClient, KibanaError, import_bundle
 from services.kibana.generate import build, stale_files, write
 from services.search.settings import ViewsSettings, load_departments

@@ -16,7 +16,7 @@ from typing import Any
 
 import httpx
 
-from schemas.retry import Permanent, Retryable, RetryPolicy, retry_sync
+from common.retry import Permanent, Retryable, RetryPolicy, retry_sync
 from services.kibana.generate import Bundle, ndjson
 from services.kibana.roles import Role, same_role
 from services.kibana.views import space_path

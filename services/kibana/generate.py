@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from schemas.routing.config import RoutingConfig
+from common.routing.config import RoutingConfig
 from services.kibana.roles import Role, all_roles
 from services.kibana.views import SpaceViews, all_views, links
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from schemas.elastic import alias
+from common.elastic import alias
 from services.kibana.ids import OPS_ROLE, reader_role
 from services.kibana.objects import json_string
 from services.kibana.views import SpaceViews

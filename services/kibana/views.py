@@ -13,8 +13,8 @@ import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from schemas.elastic import alias
-from schemas.routing.config import RoutingConfig
+from common.elastic import alias
+from common.routing.config import RoutingConfig
 from services.kibana import charts
 from services.kibana import objects as o
 from services.kibana.ids import DEFAULT_SPACE, data_view_id, object_id

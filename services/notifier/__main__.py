@@ -7,8 +7,8 @@ import logging
 import signal
 import sys
 
-from schemas.settings import load_settings
-from schemas.yamlconfig import ConfigError
+from common.settings import load_settings
+from common.yamlconfig import ConfigError
 from services.notifier.ledger import LedgerUnavailable
 from services.notifier.service import NotifierService
 from services.notifier.settings import NotifierSettings

@@ -14,8 +14,8 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from schemas.bulk import BulkIndexer, Doc
-from schemas.elastic import monthly_index
+from common.bulk import BulkIndexer, Doc
+from common.elastic import monthly_index
 
 log = logging.getLogger(__name__)
 

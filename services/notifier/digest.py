@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
+from common.routing.config import Department
 from schemas.models import Alert
-from schemas.routing.config import Department
 from services.notifier.render import Email, Renderer, digest_message_id, page
 from services.notifier.text import esc, kql_value, local_time
 

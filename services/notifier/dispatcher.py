@@ -17,9 +17,9 @@ from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
+from common.retry import Permanent, Retryable, RetryPolicy, retry_async
+from common.routing.config import Department
 from schemas.models import Alert
-from schemas.retry import Permanent, Retryable, RetryPolicy, retry_async
-from schemas.routing.config import Department
 from services.notifier.digest import Held, HeldWhy, render_digest
 from services.notifier.health import Metrics
 from services.notifier.policy import ThrottleWindow, last_slot, may_send_now

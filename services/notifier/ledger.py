@@ -24,7 +24,7 @@ from typing import Any
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 from kafka.errors import KafkaError
 
-from schemas.retry import Retryable
+from common.retry import Retryable
 from services.notifier.render import Email
 
 log = logging.getLogger(__name__)

@@ -12,7 +12,7 @@ from collections import deque
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from schemas.routing.config import Department, QuietHours, Throttle
+from common.routing.config import Department, QuietHours, Throttle
 
 
 class ThrottleWindow:

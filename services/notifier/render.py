@@ -18,8 +18,8 @@ from email.policy import SMTP
 from email.utils import format_datetime
 from typing import Literal
 
+from common.routing.config import Department, RoutingConfig
 from schemas.models import Alert, MentionSnapshot
-from schemas.routing.config import Department, RoutingConfig
 from services.notifier.text import (
     esc,
     esc_multiline,

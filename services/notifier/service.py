@@ -23,14 +23,14 @@ from typing import Any
 from kafka import KafkaConsumer, KafkaProducer
 from kafka.errors import KafkaError
 
-from schemas.bulk import BulkIndexer
+from common.bulk import BulkIndexer
+from common.elastic import async_es_client, install_templates_async
+from common.retry import RetryPolicy, retry_async
+from common.routing.load import load_routing
+from common.routing.reload import Reloading
+from common.taxonomy import Taxonomy
 from schemas.codec import decode, encode
-from schemas.elastic import async_es_client, install_templates_async
 from schemas.models import Alert
-from schemas.retry import RetryPolicy, retry_async
-from schemas.routing.load import load_routing
-from schemas.routing.reload import Reloading
-from schemas.taxonomy import Taxonomy
 from services.notifier.audit import AuditWriter
 from services.notifier.deadletters import DeadLetters
 from services.notifier.dispatcher import Dispatcher, Mailer

@@ -8,7 +8,7 @@ from typing import Literal
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 
-from schemas.settings import ElasticsearchSettings, KafkaSettings
+from common.settings import ElasticsearchSettings, KafkaSettings
 
 ROOT = Path(__file__).resolve().parents[2]
 

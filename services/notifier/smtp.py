@@ -2,8 +2,8 @@
 
 Contract of :meth:`SmtpMailer.send`: returns when the server accepted the
 message (the refused recipients, if some but not all were refused), or raises
-:class:`schemas.retry.Retryable` (server down, disconnected, 4xx: try again
-later), :class:`schemas.retry.Permanent` (5xx for this message) or
+:class:`common.retry.Retryable` (server down, disconnected, 4xx: try again
+later), :class:`common.retry.Permanent` (5xx for this message) or
 :class:`SmtpConfigError` (bad credentials, no TLS, untrusted certificate: only a
 person can fix it, so the process stops without acknowledging anything).
 The password is only ever handed to ``smtplib.login``; no message we raise or
@@ -18,7 +18,7 @@ import threading
 import time
 from collections.abc import Mapping
 
-from schemas.retry import Permanent, Retryable
+from common.retry import Permanent, Retryable
 from services.notifier.render import Email
 from services.notifier.settings import NotifierSettings
 

@@ -22,11 +22,11 @@ from typing import get_args
 from kafka.errors import KafkaError
 from pydantic import SecretStr
 
-from schemas.elastic import es_client
+from common.elastic import es_client
+from common.privacy import Pseudonymiser
+from common.settings import ElasticsearchSettings, KafkaSettings, load_settings
+from common.yamlconfig import ConfigError
 from schemas.models import SourceKind
-from schemas.privacy import Pseudonymiser
-from schemas.settings import ElasticsearchSettings, KafkaSettings, load_settings
-from schemas.yamlconfig import ConfigError
 from services.privacy import retention
 from services.privacy.audit import AuditLog, now_iso, operator_name
 from services.privacy.erasure import Eraser, ErasureRequest

@@ -32,8 +32,8 @@ from typing import Any
 
 from elasticsearch import Elasticsearch, NotFoundError
 
-from schemas.elastic import alias
-from schemas.privacy import Pseudonymiser
+from common.elastic import alias
+from common.privacy import Pseudonymiser
 from services.privacy.audit import AuditLog, now_iso, operator_name
 from services.privacy.esops import Hit, bulk, delete_hits, scan
 from services.privacy.tombstones import TombstoneWriter

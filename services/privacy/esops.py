@@ -16,7 +16,7 @@ from typing import Any
 
 from elasticsearch import ApiError, ConnectionError, ConnectionTimeout, Elasticsearch, NotFoundError
 
-from schemas.retry import Retryable, RetryPolicy, retry_sync
+from common.retry import Retryable, RetryPolicy, retry_sync
 
 BULK_POLICY = RetryPolicy(base=0.5, cap=30.0, max_attempts=10)
 PAGE = 1000

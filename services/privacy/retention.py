@@ -25,8 +25,8 @@ from kafka.admin import ConfigResource, ConfigResourceType, KafkaAdminClient
 from kafka.errors import KafkaError
 from pydantic import BaseModel, ConfigDict, Field
 
-from schemas.topics import declarations
-from schemas.yamlconfig import load_yaml
+from common.topics import declarations
+from common.yamlconfig import load_yaml
 
 DAY_MS = 86_400_000
 DAYS_PER_MONTH = 30

@@ -14,8 +14,8 @@ from typing import Any
 
 from kafka import KafkaProducer
 
-from schemas.privacy import TOMBSTONE_TOPIC
-from schemas.topics import ensure_topics
+from common.privacy import TOMBSTONE_TOPIC
+from common.topics import ensure_topics
 
 
 @dataclass(frozen=True)

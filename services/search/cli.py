@@ -20,9 +20,9 @@ from typing import Any
 
 from elasticsearch import NotFoundError
 
-from schemas.elastic import alias, es_client
-from schemas.settings import load_settings
-from schemas.yamlconfig import ConfigError
+from common.elastic import alias, es_client
+from common.settings import load_settings
+from common.yamlconfig import ConfigError
 from services.search.filters import SENTIMENT_LABELS, UNSCORED, SearchFilters, build_query
 from services.search.questions import TIME_FIELD, histogram_interval, stats_aggregations
 from services.search.render import render_stats, render_table

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from schemas.routing.config import RoutingConfig
+from common.routing.config import RoutingConfig
 
 Query = dict[str, Any]
 SENTIMENT_LABELS = ("negative", "neutral", "positive")

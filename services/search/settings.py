@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from schemas.routing.config import RoutingConfig
-from schemas.routing.load import load_routing
-from schemas.settings import ElasticsearchSettings
-from schemas.taxonomy import Taxonomy
+from common.routing.config import RoutingConfig
+from common.routing.load import load_routing
+from common.settings import ElasticsearchSettings
+from common.taxonomy import Taxonomy
 
 CONFIG_DIR = Path(__file__).resolve().parents[2] / "deploy" / "config"
 

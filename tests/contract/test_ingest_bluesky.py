@@ -7,12 +7,12 @@ from pathlib import Path
 
 import httpx
 
+from devkit.replay.kit import context, drain
 from schemas.codec import decode, encode
 from schemas.ids import mention_id
 from schemas.models import Mention
 from services.ingest.bluesky.firehose import FirehoseStream, _Batch
 from services.ingest.bluesky.source import BlueskyConfig, BlueskySource, SearchStream
-from tests.replay.kit import context, drain
 
 PAYLOADS = Path(__file__).parent / "payloads" / "bluesky"
 SEARCH = (PAYLOADS / "search_posts.json").read_bytes()

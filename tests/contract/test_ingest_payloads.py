@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from devkit.replay.kit import FETCHED_AT, context, drain, files
 from schemas.codec import decode, encode
 from schemas.ids import mention_id
 from schemas.models import Mention
@@ -15,7 +16,6 @@ from services.ingest.mastodon.source import MastodonConfig, MastodonSource, Time
 from services.ingest.rss.source import RssConfig, RssSource
 from services.ingest.runtime.errors import PayloadError
 from services.ingest.webhook.source import WebhookConfig, WebhookPayload, WebhookSource
-from tests.replay.kit import FETCHED_AT, context, drain, files
 
 PAYLOADS = Path(__file__).parent / "payloads"
 

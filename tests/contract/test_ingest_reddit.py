@@ -7,12 +7,12 @@ from pathlib import Path
 
 import pytest
 
+from devkit.replay.kit import context, drain, files
 from schemas.codec import decode, encode
 from schemas.ids import mention_id
 from schemas.models import Mention
 from services.ingest.reddit.source import ListingStream, RedditConfig, RedditSource
 from services.ingest.runtime.errors import PayloadError
-from tests.replay.kit import context, drain, files
 
 PAYLOADS = Path(__file__).parent / "payloads" / "reddit"
 

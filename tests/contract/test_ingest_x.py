@@ -7,10 +7,10 @@ from pathlib import Path
 
 import httpx
 
+from devkit.replay.kit import context, drain
 from schemas.codec import decode, encode
 from schemas.models import Mention
 from services.ingest.x.source import RecentSearchStream, XConfig, XSource
-from tests.replay.kit import context, drain
 
 PAYLOADS = Path(__file__).parent / "payloads" / "x"
 ENV = {"X_TOKEN": "bearer-123"}

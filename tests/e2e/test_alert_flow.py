@@ -29,17 +29,17 @@ from elasticsearch import Elasticsearch
 from kafka import KafkaProducer
 from pydantic import SecretStr
 
+from common.privacy import Pseudonymiser
+from common.topics import ensure_topics
+from devkit.replay.content import TOPICS, Post
+from devkit.replay.mastodon import status_json
+from devkit.waiting import wait_for
+from devkit.worker import Worker, free_port
 from schemas.codec import encode
 from schemas.ids import alert_id
 from schemas.models import Match, Mention
-from schemas.privacy import Pseudonymiser
-from schemas.topics import ensure_topics
 from services.ingest.mastodon.source import map_status
 from services.notifier.devmail import MailFolder, SaveHandler
-from tests.replay.content import TOPICS, Post
-from tests.replay.mastodon import status_json
-from tests.support.waiting import wait_for
-from tests.support.worker import Worker, free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 KIBANA = "https://kibana.haringey.example"

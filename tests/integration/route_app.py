@@ -6,10 +6,10 @@ its topics are declared exactly as the pipeline's own.
 
 from __future__ import annotations
 
+from common.settings import load_settings
 from pipelines.agents import route
 from pipelines.settings import PipelineSettings
 from pipelines.topology import create_app
-from schemas.settings import load_settings
 
 settings = load_settings(PipelineSettings)
 app, topics = create_app(settings)

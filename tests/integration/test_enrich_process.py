@@ -13,13 +13,13 @@ from pathlib import Path
 
 import pytest
 
+from devkit.events import numbered_mentions
+from devkit.waiting import wait_for
 from pipelines.enrich_process import EnrichmentProcesses
 from pipelines.settings import PipelineSettings
 from schemas.codec import decode, encode
 from schemas.deadletter import Failure
 from schemas.models import EnrichedMention
-from tests.support.events import numbered_mentions
-from tests.support.waiting import wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
 NOW = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)

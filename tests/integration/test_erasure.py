@@ -9,16 +9,16 @@ import pytest
 from elasticsearch import Elasticsearch
 from pydantic import SecretStr
 
+from common.elastic import alias, install_templates, monthly_index
+from common.privacy import Pseudonymiser
+from devkit.events import example_enriched
 from pipelines.steps.erasure import TombstoneReader, Tombstones
 from schemas.codec import to_json
-from schemas.elastic import alias, install_templates, monthly_index
 from schemas.models import Author, EnrichedMention, Source
-from schemas.privacy import Pseudonymiser
 from services.privacy.audit import AuditLog, audit_index
 from services.privacy.cli import privacy_main
 from services.privacy.erasure import Eraser, ErasureRequest
 from services.privacy.tombstones import TombstoneWriter
-from tests.support.events import example_enriched
 
 SECRET = "integration-test-pseudonym-secret"
 P = Pseudonymiser(SecretStr(SECRET))

@@ -15,17 +15,17 @@ from elasticsearch import Elasticsearch
 from kafka import KafkaProducer
 from pydantic import SecretStr
 
+from common.elastic import alias
+from common.privacy import Pseudonymiser
+from common.topics import declarations, ensure_topics
+from devkit.events import example_enriched
+from devkit.waiting import es_count, wait_for
+from devkit.worker import Worker
 from schemas.codec import encode
-from schemas.elastic import alias
 from schemas.models import Author, EnrichedMention
-from schemas.privacy import Pseudonymiser
-from schemas.topics import declarations, ensure_topics
 from services.privacy.audit import AuditLog
 from services.privacy.erasure import Eraser, ErasureRequest
 from services.privacy.tombstones import TombstoneWriter
-from tests.support.events import example_enriched
-from tests.support.waiting import es_count, wait_for
-from tests.support.worker import Worker
 
 SECRET = "replay-test-pseudonym-secret"
 P = Pseudonymiser(SecretStr(SECRET))

@@ -7,9 +7,9 @@ from collections.abc import Iterator
 import pytest
 from elasticsearch import Elasticsearch
 
+from common.elastic import alias, install_templates, monthly_index
+from devkit.events import example_enriched
 from schemas.codec import to_json
-from schemas.elastic import alias, install_templates, monthly_index
-from tests.support.events import example_enriched
 
 
 @pytest.fixture

@@ -7,11 +7,11 @@ from pathlib import Path
 from kafka import KafkaConsumer, KafkaProducer
 from kafka.admin import KafkaAdminClient, NewTopic
 
+from common.topics import ensure_topics
+from devkit.events import numbered_mentions
+from devkit.worker import Worker
 from schemas.codec import decode, encode
 from schemas.models import Mention
-from schemas.topics import ensure_topics
-from tests.support.events import numbered_mentions
-from tests.support.worker import Worker
 
 
 def test_mentions_pass_through_a_faust_agent(

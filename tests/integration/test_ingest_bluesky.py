@@ -9,15 +9,15 @@ from pathlib import Path
 
 import pytest
 
+from common.topics import ensure_topics
+from devkit.replay.bluesky import BlueskyReplay, make_app, uri_of
+from devkit.replay.faults import FaultPlan
+from devkit.replay.kit import Harness
+from devkit.replay.server import ReplayServer
 from schemas.codec import decode
 from schemas.models import Mention
-from schemas.topics import ensure_topics
 from services.ingest.bluesky.source import BlueskyConfig
 from tests.integration.test_ingest_restart import kill_restart_finish
-from tests.replay.bluesky import BlueskyReplay, make_app, uri_of
-from tests.replay.faults import FaultPlan
-from tests.replay.kit import Harness
-from tests.replay.server import ReplayServer
 
 pytestmark = pytest.mark.integration
 SINCE = "2026-11-01T00:00:00Z"

@@ -7,13 +7,13 @@ from collections import Counter
 
 import pytest
 
+from devkit.replay.faults import FaultPlan
+from devkit.replay.kit import Harness
+from devkit.replay.mastodon import MastodonReplay, make_app
+from devkit.replay.server import ReplayServer
 from schemas.codec import decode
 from schemas.models import Mention
 from services.ingest.mastodon.source import MastodonConfig
-from tests.replay.faults import FaultPlan
-from tests.replay.kit import Harness
-from tests.replay.mastodon import MastodonReplay, make_app
-from tests.replay.server import ReplayServer
 
 pytestmark = pytest.mark.integration
 

@@ -8,15 +8,15 @@ from pathlib import Path
 
 import pytest
 
+from common.topics import ensure_topics
+from devkit.replay.faults import FaultPlan
+from devkit.replay.kit import Harness
+from devkit.replay.reddit import RedditReplay, make_app
+from devkit.replay.server import ReplayServer
 from schemas.codec import decode
 from schemas.models import Mention
-from schemas.topics import ensure_topics
 from services.ingest.reddit.source import RedditConfig
 from tests.integration.test_ingest_restart import kill_restart_finish
-from tests.replay.faults import FaultPlan
-from tests.replay.kit import Harness
-from tests.replay.reddit import RedditReplay, make_app
-from tests.replay.server import ReplayServer
 
 pytestmark = pytest.mark.integration
 ENV = {"R_ID": "earshot-app", "R_SECRET": "replay-secret"}

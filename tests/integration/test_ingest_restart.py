@@ -15,11 +15,11 @@ from pathlib import Path
 
 import pytest
 
-from schemas.topics import ensure_topics
-from tests.replay import mastodon, rss
-from tests.replay.faults import FaultPlan
-from tests.replay.kit import ingest_process, read_committed
-from tests.replay.server import ReplayServer
+from common.topics import ensure_topics
+from devkit.replay import mastodon, rss
+from devkit.replay.faults import FaultPlan
+from devkit.replay.kit import ingest_process, read_committed
+from devkit.replay.server import ReplayServer
 
 pytestmark = pytest.mark.integration
 

@@ -9,11 +9,11 @@ from collections import Counter
 import httpx
 import pytest
 
+from devkit.replay.faults import FaultPlan
+from devkit.replay.kit import Harness
+from devkit.replay.rss import RssReplay, make_app
+from devkit.replay.server import ReplayServer
 from services.ingest.rss.source import RssConfig
-from tests.replay.faults import FaultPlan
-from tests.replay.kit import Harness
-from tests.replay.rss import RssReplay, make_app
-from tests.replay.server import ReplayServer
 
 pytestmark = pytest.mark.integration
 

@@ -7,10 +7,10 @@ import json
 import httpx
 import pytest
 
+from devkit.replay.kit import Harness
 from schemas.codec import decode
 from schemas.models import Mention
 from services.ingest.webhook.source import SIGNATURE_HEADER, WebhookConfig, sign
-from tests.replay.kit import Harness
 
 pytestmark = pytest.mark.integration
 SECRET = "webhook-shared-secret-0123456789"

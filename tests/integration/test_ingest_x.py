@@ -8,15 +8,15 @@ from pathlib import Path
 
 import pytest
 
+from common.topics import ensure_topics
+from devkit.replay.faults import FaultPlan
+from devkit.replay.kit import Harness
+from devkit.replay.server import ReplayServer
+from devkit.replay.x import XReplay, make_app, tweet_id
 from schemas.codec import decode
 from schemas.models import Mention
-from schemas.topics import ensure_topics
 from services.ingest.x.source import XConfig
 from tests.integration.test_ingest_restart import kill_restart_finish
-from tests.replay.faults import FaultPlan
-from tests.replay.kit import Harness
-from tests.replay.server import ReplayServer
-from tests.replay.x import XReplay, make_app, tweet_id
 
 pytestmark = pytest.mark.integration
 

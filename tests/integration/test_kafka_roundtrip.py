@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from kafka import KafkaConsumer, KafkaProducer
 
+from common.topics import declarations, ensure_topics
+from devkit.events import example_mention
 from schemas.codec import decode, encode
 from schemas.models import Mention
-from schemas.topics import declarations, ensure_topics
-from tests.support.events import example_mention
 
 
 def test_topics_command_is_idempotent(kafka_bootstrap: str, unique_prefix: str) -> None:

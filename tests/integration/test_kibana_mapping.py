@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from elasticsearch import Elasticsearch
 
-from schemas.elastic import alias, install_templates, monthly_index
+from common.elastic import alias, install_templates, monthly_index
 from services.kibana.generate import build
 from services.kibana.ids import data_view_id
 from services.search.filters import query_fields

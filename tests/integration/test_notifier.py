@@ -28,10 +28,10 @@ from aiosmtpd.controller import Controller
 from elasticsearch import Elasticsearch
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 
+from common.topics import ensure_topics
 from schemas.codec import decode, encode
 from schemas.ids import alert_id
 from schemas.models import Alert, CodedArea, DeadLetter, MentionSnapshot, Reason
-from schemas.topics import ensure_topics
 from services.notifier.devmail import MailFolder, SaveHandler
 from services.notifier.service import NotifierService
 from services.notifier.settings import NotifierSettings

@@ -14,12 +14,12 @@ import pytest
 from elasticsearch import Elasticsearch
 from kafka import KafkaProducer
 
+from common.topics import ensure_topics
+from devkit import corpus
+from devkit.waiting import es_count, read_topic, topic_records, wait_for
+from devkit.worker import Worker
 from schemas.codec import decode, encode
 from schemas.models import DeadLetter, EnrichedMention, Mention
-from schemas.topics import ensure_topics
-from tests.support import corpus
-from tests.support.waiting import es_count, read_topic, topic_records, wait_for
-from tests.support.worker import Worker
 
 POISON = (
     b"{not json at all",

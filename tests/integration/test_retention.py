@@ -7,8 +7,8 @@ from collections.abc import Iterator
 import pytest
 from elasticsearch import Elasticsearch
 
-from schemas.elastic import install_templates
-from schemas.topics import ensure_topics
+from common.elastic import install_templates
+from common.topics import ensure_topics
 from services.privacy.audit import audit_index
 from services.privacy.cli import DLQ_MISMATCH, retention_main
 

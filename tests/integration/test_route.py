@@ -17,12 +17,12 @@ from pathlib import Path
 import pytest
 from kafka import KafkaConsumer, KafkaProducer
 
+from common.topics import ensure_topics
+from devkit.events import example_enriched
+from devkit.worker import ROOT, Worker
 from schemas.codec import decode, encode
 from schemas.ids import alert_id
 from schemas.models import Alert, CodedArea, DeadLetter, EnrichedMention, Span, Topic
-from schemas.topics import ensure_topics
-from tests.support.events import example_enriched
-from tests.support.worker import ROOT, Worker
 
 
 @pytest.fixture

@@ -15,13 +15,13 @@ from typing import Any
 import pytest
 from elasticsearch import Elasticsearch
 
+from common.elastic import alias, install_templates, monthly_index
+from devkit.events import example_enriched
 from schemas.codec import to_json
-from schemas.elastic import alias, install_templates, monthly_index
 from schemas.models import CodedArea, EnrichedMention, Source, Topic
 from services.kibana.generate import build
 from services.search.cli import main
 from services.search.settings import ViewsSettings, load_departments
-from tests.support.events import example_enriched
 
 HARINGEY = CodedArea(code="E09000014", name="Haringey")
 MONMOUTHSHIRE = CodedArea(code="W06000021", name="Monmouthshire")

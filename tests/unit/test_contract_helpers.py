@@ -8,13 +8,13 @@ from pathlib import Path
 import pytest
 from pydantic import BaseModel, ConfigDict, SecretStr
 
+from common.privacy import Pseudonymiser
+from common.settings import KafkaSettings, settings_error_message
+from common.yamlconfig import ConfigError, load_yaml
 from schemas.codec import ContractError, decode
 from schemas.deadletter import dead_letter, dead_letter_headers, dlq_topic, encode_dead_letter
 from schemas.ids import alert_id, mention_id
 from schemas.models import DeadLetter, Mention
-from schemas.privacy import Pseudonymiser
-from schemas.settings import KafkaSettings, settings_error_message
-from schemas.yamlconfig import ConfigError, load_yaml
 
 
 def test_mention_id_is_stable_and_distinct_across_sources() -> None:

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from devkit.events import example_mention
 from pipelines.steps.dedupe import canonical_link, dedupe_key
 from schemas.models import Source
-from tests.support.events import example_mention
 
 
 def _post(text: str, kind: str = "mastodon", url: str | None = None) -> object:

@@ -8,10 +8,10 @@ from typing import Any, cast
 
 from faust.types import EventT
 
+from devkit.events import example_enriched
 from pipelines.agents.enrich import CREATED_AT_HEADER, MENTION_ID_HEADER, DedupeState, dedupe_one
 from schemas.codec import decode, encode
 from schemas.models import EnrichedMention
-from tests.support.events import example_enriched
 
 KEY = b"text:0123456789abcdef"
 

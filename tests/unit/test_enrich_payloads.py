@@ -6,6 +6,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from common.taxonomy import Taxonomy
+from devkit.events import example_mention, numbered_mentions
 from pipelines.settings import PipelineSettings
 from pipelines.steps.enrich import Enricher, Keyed, enrich_payloads
 from pipelines.steps.language import detect_language, sentiment_policy
@@ -13,8 +15,6 @@ from pipelines.steps.topics import TopicTagger
 from schemas.codec import decode, encode
 from schemas.deadletter import Failure
 from schemas.models import EnrichedMention, Locality, PlaceHint, Point
-from schemas.taxonomy import Taxonomy
-from tests.support.events import example_mention, numbered_mentions
 
 NOW = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)
 

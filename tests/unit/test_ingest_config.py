@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from schemas.yamlconfig import ConfigError
+from common.yamlconfig import ConfigError
 from services.ingest.runtime.registry import REGISTRY, AnySourceConfig, load_sources
 from services.ingest.runtime.settings import IngestSettings
 

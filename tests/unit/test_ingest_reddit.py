@@ -10,12 +10,12 @@ import httpx
 import pytest
 from pydantic import SecretStr, ValidationError
 
-from schemas.yamlconfig import ConfigError
+from common.yamlconfig import ConfigError
+from devkit.replay.kit import context, drain
 from services.ingest.reddit.client import Credentials, RedditClient
 from services.ingest.reddit.source import ListingStream, RedditConfig, RedditSource
 from services.ingest.runtime.errors import HttpPermanent, HttpRetryable
 from services.ingest.runtime.registry import load_sources
-from tests.replay.kit import context, drain
 
 
 def test_subreddit_names_are_normalised_and_checked() -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from schemas.retry import (
+from common.retry import (
     Permanent,
     RetriesExhausted,
     Retryable,

@@ -7,11 +7,11 @@ from pathlib import Path
 import httpx
 import pytest
 
+from devkit.replay.kit import context, drain
 from services.ingest.mastodon.client import MastodonClient
 from services.ingest.mastodon.source import MastodonConfig, MastodonSource
 from services.ingest.rss.source import RssConfig, RssSource
 from services.ingest.runtime.errors import HttpPermanent, PayloadError
-from tests.replay.kit import context, drain
 
 PAYLOADS = Path(__file__).resolve().parents[1] / "contract" / "payloads"
 GEORSS = (PAYLOADS / "rss" / "georss.xml").read_bytes()

@@ -9,10 +9,10 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
+from devkit.replay.kit import context
 from schemas.models import Mention
 from services.ingest.runtime.errors import Retryable
 from services.ingest.webhook.source import SIGNATURE_HEADER, WebhookConfig, WebhookSource, sign
-from tests.replay.kit import context
 
 SECRET = b"s" * 32
 

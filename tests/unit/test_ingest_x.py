@@ -10,13 +10,13 @@ import httpx
 import pytest
 from pydantic import ValidationError
 
+from common.yamlconfig import ConfigError
+from devkit.replay.kit import FETCHED_AT, context, drain
 from schemas.models import Match
-from schemas.yamlconfig import ConfigError
 from services.ingest.runtime.errors import HttpPermanent, HttpRetryable, PayloadError
 from services.ingest.runtime.registry import load_sources
 from services.ingest.x.mapping import map_tweet, place_hint, point
 from services.ingest.x.source import XConfig, XSource
-from tests.replay.kit import FETCHED_AT, context, drain
 
 ENV = {"X_TOKEN": "t0k"}
 

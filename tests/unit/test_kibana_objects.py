@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from schemas.routing.config import Department, RoutingConfig
+from common.routing.config import Department, RoutingConfig
 from services.kibana.generate import Bundle, build, stale_files
 from services.kibana.ids import DEFAULT_SPACE, OPS_ROLE, object_id, reader_role
 from services.search.filters import SearchFilters, build_query

@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
+from common.yamlconfig import ConfigError
 from pipelines.locality.profile import CouncilProfile, load_profile, profile_paths
 from pipelines.locality.tables import GazetteerMissingError, Tables, load_tables
 from pipelines.steps.locality import DEFAULT_COUNCILS_DIR
-from schemas.yamlconfig import ConfigError
 
 pytestmark = pytest.mark.unit
 

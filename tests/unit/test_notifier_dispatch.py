@@ -11,11 +11,11 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from common.retry import Permanent, Retryable, RetryPolicy
+from common.routing.config import Department, DigestSchedule, QuietHours, Throttle
+from common.routing.load import load_routing
 from schemas.ids import alert_id
 from schemas.models import Alert, CodedArea, MentionSnapshot, Reason
-from schemas.retry import Permanent, Retryable, RetryPolicy
-from schemas.routing.config import Department, DigestSchedule, QuietHours, Throttle
-from schemas.routing.load import load_routing
 from services.notifier.dispatcher import Dispatcher, UnknownDepartment
 from services.notifier.health import Metrics
 from services.notifier.policy import ThrottleWindow, in_quiet_hours, last_slot

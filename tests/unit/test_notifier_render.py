@@ -10,15 +10,15 @@ from pathlib import Path
 
 import pytest
 
+from common.routing.load import load_routing, taxonomy_topics
+from common.taxonomy import Taxonomy
+from devkit.events import example_enriched
 from pipelines.steps.rules import RuleEngine
 from pipelines.steps.spikes import SpikeTick, assess, spike_alert
 from schemas.models import Alert, CodedArea
-from schemas.routing.load import load_routing, taxonomy_topics
-from schemas.taxonomy import Taxonomy
 from services.notifier.digest import Held, render_digest
 from services.notifier.render import Email, Renderer, Style
 from services.notifier.text import header_text, safe_url, truncate
-from tests.support.events import example_enriched
 
 ROOT = Path(__file__).resolve().parents[2]
 NOW = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)

@@ -8,7 +8,7 @@ import ssl
 import pytest
 from pydantic import ValidationError
 
-from schemas.retry import Permanent, Retryable
+from common.retry import Permanent, Retryable
 from services.notifier.settings import NotifierSettings
 from services.notifier.smtp import SmtpConfigError, classify
 

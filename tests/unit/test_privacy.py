@@ -11,6 +11,10 @@ from typing import Any
 import pytest
 from pydantic import SecretStr
 
+from common.privacy import Pseudonymiser
+from common.retry import Retryable
+from common.topics import declarations
+from common.yamlconfig import ConfigError
 from pipelines.steps.erasure import (
     TombstoneGuard,
     TombstoneReader,
@@ -19,10 +23,6 @@ from pipelines.steps.erasure import (
     is_erased,
 )
 from schemas.models import Author
-from schemas.privacy import Pseudonymiser
-from schemas.retry import Retryable
-from schemas.topics import declarations
-from schemas.yamlconfig import ConfigError
 from services.privacy.retention import dead_letter_topics, expired, load_policy
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -8,6 +8,9 @@ from typing import Any
 
 import pytest
 
+from common.routing.config import RoutingConfig
+from common.routing.load import load_routing, taxonomy_topics
+from devkit.events import example_enriched
 from pipelines.steps.rules import NEAR_BOUNDARY_NOTE, RuleEngine
 from schemas.codec import decode, encode
 from schemas.ids import alert_id
@@ -23,9 +26,6 @@ from schemas.models import (
     Span,
     Topic,
 )
-from schemas.routing.config import RoutingConfig
-from schemas.routing.load import load_routing, taxonomy_topics
-from tests.support.events import example_enriched
 
 ROOT = Path(__file__).resolve().parents[2]
 NOW = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)

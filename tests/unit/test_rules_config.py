@@ -10,11 +10,11 @@ from pathlib import Path
 
 import pytest
 
+from common.routing.config import RoutingConfig
+from common.routing.load import load_routing, taxonomy_topics
+from common.routing.reload import Reloading
+from common.yamlconfig import ConfigError
 from pipelines.steps.rules import RuleEngine
-from schemas.routing.config import RoutingConfig
-from schemas.routing.load import load_routing, taxonomy_topics
-from schemas.routing.reload import Reloading
-from schemas.yamlconfig import ConfigError
 
 ROOT = Path(__file__).resolve().parents[2]
 TOPICS = taxonomy_topics(ROOT / "deploy" / "config")

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from schemas.routing.config import RoutingConfig
+from common.routing.config import RoutingConfig
 from services.search.cli import _parser, filters_from, parse_time
 from services.search.filters import (
     SearchFilters,

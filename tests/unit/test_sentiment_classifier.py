@@ -14,7 +14,7 @@ from pipelines.sentiment import ModelNotBuiltError, default_model_dir
 from pipelines.sentiment.__main__ import main
 from pipelines.sentiment.classifier import SentimentClassifier, pad_batch, read_manifest
 from pipelines.sentiment.config import LABELS
-from pipelines.sentiment.data import package_file
+from pipelines.sentiment.datasets import package_file
 
 pytestmark = pytest.mark.unit
 

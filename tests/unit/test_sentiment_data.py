@@ -18,7 +18,7 @@ from pipelines.sentiment.config import (
     cache_key,
     model_dir_for,
 )
-from pipelines.sentiment.data import (
+from pipelines.sentiment.datasets import (
     TWEETS_CSV,
     VADER_RESOURCES,
     VADER_TWEETS,

@@ -7,11 +7,11 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from scipy.stats import poisson
 
+from common.routing.config import Department, DigestSchedule, SpikeSettings
+from devkit.events import example_enriched
 from pipelines.steps.spikes import SpikeTick, assess, poisson_tail, spike_alert, ticks, window_of
 from schemas.codec import decode, encode
 from schemas.models import Alert, Topic
-from schemas.routing.config import Department, DigestSchedule, SpikeSettings
-from tests.support.events import example_enriched
 
 NOW = datetime(2026, 11, 20, 9, 30, tzinfo=UTC)
 SETTINGS = SpikeSettings()

@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
+from common.taxonomy import Taxonomy
+from common.yamlconfig import ConfigError
 from pipelines.steps.textmatch import PhraseMatcher, fold
 from pipelines.steps.topics import TopicTagger
-from schemas.taxonomy import Taxonomy
-from schemas.yamlconfig import ConfigError
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -6,8 +6,8 @@ import re
 from datetime import datetime
 from typing import Any, Final
 
+from common.privacy import Pseudonymiser
 from schemas.models import Match, Mention, Thread
-from schemas.privacy import Pseudonymiser
 from services.ingest.bluesky.client import POST_COLLECTION
 from services.ingest.runtime.mapping import make_mention, utc
 

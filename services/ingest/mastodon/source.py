@@ -20,8 +20,8 @@ from urllib.parse import urlsplit
 
 from pydantic import Field, model_validator
 
+from common.privacy import Pseudonymiser
 from schemas.models import Match, Mention, Thread
-from schemas.privacy import Pseudonymiser
 from services.ingest.mastodon.client import MastodonClient, Status, StatusPage, id_key, newest
 from services.ingest.mastodon.stream import StreamingHashtag
 from services.ingest.runtime.api import Cursor, Page, Reject, Source, SourceContext, Stream

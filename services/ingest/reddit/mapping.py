@@ -10,8 +10,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any, Final
 
+from common.privacy import Pseudonymiser
 from schemas.models import Match, Mention, Thread
-from schemas.privacy import Pseudonymiser
 from services.ingest.runtime.mapping import make_mention
 
 WEB: Final = "https://www.reddit.com"

@@ -19,9 +19,9 @@ from urllib.parse import parse_qs, urlsplit
 import feedparser
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from common.privacy import Pseudonymiser
 from schemas.ids import mention_id
 from schemas.models import Match, Mention, Point
-from schemas.privacy import Pseudonymiser
 from services.ingest.rss.client import FeedResponse, RssClient
 from services.ingest.runtime.api import Cursor, Page, Reject, Source, SourceContext, Stream
 from services.ingest.runtime.config import INSTANCE_NAME, InstanceConfig

@@ -23,8 +23,8 @@ from typing import Any
 
 from aiohttp import web
 
+from common.privacy import Pseudonymiser
 from schemas.models import Mention, SourceKind
-from schemas.privacy import Pseudonymiser
 from services.ingest.runtime.http import ApiClient
 
 Cursor = dict[str, Any]

@@ -73,9 +73,7 @@ def load_cursors(bootstrap: str, topic: str, *, timeout_s: float = 30.0) -> dict
     try:
         parts = _partitions(consumer, topic, min(deadline, time.monotonic() + 10))
         if not parts:
-            raise Retryable(
-                f"cursor topic {topic} does not exist (run: python -m schemas.topics create)"
-            )
+            raise Retryable(f"cursor topic {topic} does not exist (run: earshot topics)")
         partitions = [TopicPartition(topic, p) for p in sorted(parts)]
         consumer.assign(partitions)
         consumer.seek_to_beginning(*partitions)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from schemas.retry import Permanent, RetriesExhausted, Retryable
+from common.retry import Permanent, RetriesExhausted, Retryable
 
 __all__ = [
     "HttpPermanent",

@@ -19,10 +19,10 @@ from kafka import KafkaProducer
 from kafka.codec import has_lz4
 from kafka.errors import KafkaError
 
+from common.settings import KafkaSettings
 from schemas.codec import encode
 from schemas.deadletter import dead_letter, dead_letter_headers, dlq_topic, encode_dead_letter
 from schemas.models import Mention
-from schemas.settings import KafkaSettings
 from services.ingest.runtime.errors import Retryable
 
 MENTIONS_TOPIC = "mentions.raw.v1"

@@ -13,8 +13,8 @@ from typing import Annotated, Any, Final, Generic, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from common.yamlconfig import ConfigError, read_yaml
 from schemas.models import SourceKind
-from schemas.yamlconfig import ConfigError, parse_with_lines, validate_data
 from services.ingest.bluesky.source import BlueskyConfig, BlueskySource
 from services.ingest.mastodon.source import MastodonConfig, MastodonSource
 from services.ingest.reddit.source import RedditConfig, RedditSource
@@ -74,18 +74,13 @@ def load_sources(
     Raises ConfigError naming file:line:field for schema errors, unknown selected
     names, and env vars (tokens, secrets) that a selected instance needs but are unset.
     """
-    p = Path(path)
-    try:
-        text = p.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ConfigError(p, None, "$", f"cannot read file: {exc.strerror}") from exc
-    data, lines = parse_with_lines(text, p)
-    config = validate_data(data, lines, SourcesFile, p)
+    loaded = read_yaml(path, SourcesFile)
+    config = loaded.value
     known = {s.name for s in config.sources}
     unknown = sorted((selected or frozenset()) - known)
     if unknown:
         raise ConfigError(
-            p,
+            loaded.path,
             None,
             "EARSHOT_SOURCE_INSTANCE",
             f"unknown instance(s) {unknown}; known: {sorted(known)}",
@@ -97,10 +92,7 @@ def load_sources(
         for field in instance.required_env():
             env_name = getattr(instance, field)
             if not environ.get(env_name):
-                where = ("sources", index, field)
-                raise ConfigError(
-                    p, lines.get(where), ".".join(map(str, where)), f"env var {env_name} is not set"
-                )
+                raise loaded.error(("sources", index, field), f"env var {env_name} is not set")
         chosen.append(instance)
     return chosen
 

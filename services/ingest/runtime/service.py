@@ -19,13 +19,12 @@ from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import aclosing, suppress
-from datetime import UTC, datetime
 
 from aiohttp import web
 
+from common.retry import RetryPolicy
 from schemas.codec import ContractError
 from schemas.models import Mention
-from schemas.retry import RetryPolicy
 from services.ingest.runtime.api import Cursor, Page, Reject, Source, Stream
 from services.ingest.runtime.cursors import encode_cursor
 from services.ingest.runtime.errors import PayloadError, Permanent, Retryable
@@ -223,7 +222,3 @@ class IngestService:
             loop = asyncio.get_running_loop()
             await loop.run_in_executor(self._executor, self.producer.close)
             self._executor.shutdown(wait=True)
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from pydantic import Field, SecretStr
 
-from schemas.settings import KafkaSettings
+from common.settings import KafkaSettings
 
 
 class IngestSettings(KafkaSettings):

@@ -15,8 +15,8 @@ from typing import Any, Final
 
 from pydantic import ValidationError
 
+from common.privacy import Pseudonymiser
 from schemas.models import Match, Mention, PlaceHint, Point, Thread
-from schemas.privacy import Pseudonymiser
 from services.ingest.runtime.mapping import make_mention
 from services.ingest.x.client import Obj
 

@@ -15,7 +15,7 @@ import random
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import Final, TypeVar
 
 T = TypeVar("T")
 
@@ -87,6 +87,35 @@ class RetryPolicy:
         return self.max_attempts is None or attempt + 1 < self.max_attempts
 
 
+class _Attempts:
+    """The bookkeeping both retry loops share: how long to wait after a failure, or give up."""
+
+    def __init__(
+        self,
+        policy: RetryPolicy,
+        rand: Callable[[], float],
+        on_retry: Callable[[int, Retryable, float], None] | None,
+        clock: Callable[[], float],
+    ) -> None:
+        self._policy = policy
+        self._rand = rand
+        self._on_retry = on_retry
+        self._clock = clock
+        self._started = clock()
+        self.attempt = 0
+
+    def wait_after(self, exc: Retryable) -> float:
+        """Seconds to wait before trying again; raises RetriesExhausted when out of budget."""
+        wait = self._policy.delay(self.attempt, exc.retry_after, self._rand)
+        elapsed = self._clock() - self._started
+        if not self._policy.should_retry(self.attempt, exc, elapsed, wait):
+            raise RetriesExhausted(f"gave up after {self.attempt + 1} attempts: {exc}") from exc
+        if self._on_retry is not None:
+            self._on_retry(self.attempt, exc, wait)
+        self.attempt += 1
+        return wait
+
+
 async def retry_async(
     operation: Callable[[], Awaitable[T]],
     policy: RetryPolicy,
@@ -101,19 +130,12 @@ async def retry_async(
     Permanent and unexpected errors propagate at once; when the budget runs out
     :class:`RetriesExhausted` is raised from the last error.
     """
-    attempt = 0
-    started = clock()
+    attempts = _Attempts(policy, rand, on_retry, clock)
     while True:
         try:
             return await operation()
         except Retryable as exc:
-            wait = policy.delay(attempt, exc.retry_after, rand)
-            if not policy.should_retry(attempt, exc, clock() - started, wait):
-                raise RetriesExhausted(f"gave up after {attempt + 1} attempts: {exc}") from exc
-            if on_retry is not None:
-                on_retry(attempt, exc, wait)
-            await sleep(wait)
-            attempt += 1
+            await sleep(attempts.wait_after(exc))
 
 
 def retry_sync(
@@ -125,17 +147,14 @@ def retry_sync(
     on_retry: Callable[[int, Retryable, float], None] | None = None,
     clock: Callable[[], float] = time.monotonic,
 ) -> T:
-    """Blocking twin of :func:`retry_async`, for synchronous clients (e.g. a bulk indexer)."""
-    attempt = 0
-    started = clock()
+    """Blocking form of :func:`retry_async`, for synchronous clients (CLI, Kibana import)."""
+    attempts = _Attempts(policy, rand, on_retry, clock)
     while True:
         try:
             return operation()
         except Retryable as exc:
-            wait = policy.delay(attempt, exc.retry_after, rand)
-            if not policy.should_retry(attempt, exc, clock() - started, wait):
-                raise RetriesExhausted(f"gave up after {attempt + 1} attempts: {exc}") from exc
-            if on_retry is not None:
-                on_retry(attempt, exc, wait)
-            sleep(wait)
-            attempt += 1
+            sleep(attempts.wait_after(exc))
+
+
+FOREVER: Final = RetryPolicy(base=0.5, cap=30.0, max_attempts=None)
+"""Retry until it works: for dependencies a worker cannot do without (Elasticsearch, Kafka)."""

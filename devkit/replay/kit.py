@@ -16,11 +16,11 @@ import httpx
 from kafka import KafkaConsumer, TopicPartition
 from pydantic import SecretStr
 
+from common.privacy import Pseudonymiser
+from common.retry import RetryPolicy
+from common.settings import KafkaSettings
+from common.topics import ensure_topics
 from schemas.models import Mention
-from schemas.privacy import Pseudonymiser
-from schemas.retry import RetryPolicy
-from schemas.settings import KafkaSettings
-from schemas.topics import ensure_topics
 from services.ingest.runtime.api import Cursor, Page, SourceContext, Stream
 from services.ingest.runtime.config import InstanceConfig
 from services.ingest.runtime.cursors import load_cursors

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from schemas.yamlconfig import load_yaml
+from common.yamlconfig import load_yaml
 
 IdPattern = r"^[a-z0-9_-]+$"
 

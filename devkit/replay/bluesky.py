@@ -26,8 +26,8 @@ from typing import Any
 
 from aiohttp import web
 
-from tests.replay.content import Post, posts
-from tests.replay.faults import FaultPlan
+from devkit.replay.content import Post, posts
+from devkit.replay.faults import FaultPlan
 
 TID_ALPHABET = "234567abcdefghijklmnopqrstuvwxyz"
 BASE_US = 1_795_000_000_000_000

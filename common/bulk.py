@@ -17,11 +17,10 @@ from typing import Any, Generic, TypeVar
 
 from elasticsearch import ApiError, AsyncElasticsearch, ConnectionError, ConnectionTimeout
 
-from schemas.retry import RetryPolicy
+from common.retry import FOREVER, RetryPolicy
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
-FOREVER = RetryPolicy(base=0.5, cap=30.0, max_attempts=None)
 
 
 @dataclass(frozen=True, slots=True)

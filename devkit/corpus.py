@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from schemas.ids import mention_id
-from schemas.models import Match, Mention, Source
+from schemas.models import Match, Mention, Source, SourceKind
 
 
 @dataclass(frozen=True)
@@ -77,7 +77,9 @@ POSTS: tuple[Post, ...] = (
 _TAGS = {HARINGEY: "haringey", MONMOUTHSHIRE: "monmouthshire"}
 
 
-def mentions(count: int, start: datetime | None = None, kind: str = "mastodon") -> list[Mention]:
+def mentions(
+    count: int, start: datetime | None = None, kind: SourceKind = "mastodon"
+) -> list[Mention]:
     """``count`` distinct mentions cycling through :data:`POSTS`, one minute apart."""
     base = start or datetime(2026, 11, 20, 8, 0, tzinfo=UTC)
     out = []
@@ -88,12 +90,12 @@ def mentions(count: int, start: datetime | None = None, kind: str = "mastodon") 
         out.append(
             Mention(
                 mention_id=mention_id(kind, native),
-                source=Source(kind=kind, instance="demo.example", native_id=native, url=native),  # type: ignore[arg-type]
+                source=Source(kind=kind, instance="demo.example", native_id=native, url=native),
                 text=f"{post.text} [{i}]" if i >= len(POSTS) else post.text,
                 lang="en",
                 created_at=when,
                 fetched_at=when + timedelta(seconds=30),
-                matched_by=(Match(kind="hashtag", value=_TAGS.get(post.council, "uk")),),
+                matched_by=(Match(kind="hashtag", value=_TAGS.get(post.council or "", "uk")),),
             )
         )
     return out

@@ -22,8 +22,8 @@ from typing import Any
 
 from aiohttp import web
 
-from tests.replay.content import Post, posts
-from tests.replay.faults import FaultPlan
+from devkit.replay.content import Post, posts
+from devkit.replay.faults import FaultPlan
 
 SUBREDDITS = {"haringey": "haringey", "monmouthshire": "Monmouthshire"}
 POST_BASE = int("1h2k000", 36)

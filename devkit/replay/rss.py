@@ -21,8 +21,8 @@ from urllib.parse import quote
 
 from aiohttp import web
 
-from tests.replay.content import Post, posts
-from tests.replay.faults import FaultPlan
+from devkit.replay.content import Post, posts
+from devkit.replay.faults import FaultPlan
 
 GROWING = ("council-news.xml", "google-alerts.atom", "georss.xml", "rdf.xml")
 

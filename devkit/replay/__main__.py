@@ -1,4 +1,4 @@
-"""``python -m tests.replay {rss,mastodon,bluesky,reddit,x} --port N``: serve demo traffic until interrupted."""
+"""``python -m devkit.replay {rss,mastodon,bluesky,reddit,x} --port N``: serve demo traffic until interrupted."""
 
 from __future__ import annotations
 
@@ -6,12 +6,12 @@ import argparse
 
 from aiohttp import web
 
-from tests.replay import bluesky, mastodon, reddit, rss, x
-from tests.replay.faults import FaultPlan
+from devkit.replay import bluesky, mastodon, reddit, rss, x
+from devkit.replay.faults import FaultPlan
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(prog="python -m tests.replay", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m devkit.replay", description=__doc__)
     parser.add_argument("kind", choices=["rss", "mastodon", "bluesky", "reddit", "x"])
     parser.add_argument("--port", type=int, default=8081)
     parser.add_argument("--host", default="127.0.0.1")

@@ -18,8 +18,8 @@ from typing import Any
 
 from aiohttp import web
 
-from tests.replay.content import Post, posts
-from tests.replay.faults import FaultPlan
+from devkit.replay.content import Post, posts
+from devkit.replay.faults import FaultPlan
 
 BASE_ID = 113_400_000_000_000_000
 

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar
 
 import yaml
 from pydantic import BaseModel, ValidationError
 
 T = TypeVar("T", bound=BaseModel)
+Lines = dict[tuple[str | int, ...], int]
+"""Key path in the file (``("rules", 3, "department")``) -> 1-based line number."""
 
 
 class ConfigError(ValueError):
@@ -22,9 +25,7 @@ class ConfigError(ValueError):
         self.field = field
 
 
-def _construct(
-    node: yaml.Node, lines: dict[tuple[str | int, ...], int], at: tuple[str | int, ...]
-) -> Any:
+def _construct(node: yaml.Node, lines: Lines, at: tuple[str | int, ...]) -> Any:
     lines[at] = node.start_mark.line + 1
     if isinstance(node, yaml.MappingNode):
         out: dict[Any, Any] = {}
@@ -48,16 +49,14 @@ def _construct(
     return yaml.safe_load(yaml.serialize(node))
 
 
-def parse_with_lines(
-    text: str, path: Path | str = "<string>"
-) -> tuple[Any, dict[tuple[str | int, ...], int]]:
+def parse_with_lines(text: str, path: Path | str = "<string>") -> tuple[Any, Lines]:
     """Parse YAML text; return the data and a map from key path to 1-based line number."""
     try:
         node = yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.MarkedYAMLError as exc:
         line = exc.problem_mark.line + 1 if exc.problem_mark else None
         raise ConfigError(path, line, "$", f"not valid YAML: {exc.problem}") from exc
-    lines: dict[tuple[str | int, ...], int] = {}
+    lines: Lines = {}
     if node is None:
         return {}, lines
     try:
@@ -66,9 +65,7 @@ def parse_with_lines(
         raise ConfigError(path, exc.line, exc.field, "duplicate key") from exc
 
 
-def _nearest_line(
-    lines: dict[tuple[str | int, ...], int], loc: tuple[str | int, ...]
-) -> int | None:
+def _nearest_line(lines: Lines, loc: tuple[str | int, ...]) -> int | None:
     for cut in range(len(loc), -1, -1):
         if loc[:cut] in lines:
             return lines[loc[:cut]]
@@ -104,9 +101,7 @@ def _without_union_tags(
     return tuple(kept)
 
 
-def validate_data(
-    data: Any, lines: dict[tuple[str | int, ...], int], model: type[T], path: Path | str
-) -> T:
+def validate_data(data: Any, lines: Lines, model: type[T], path: Path | str) -> T:
     """Validate parsed data into ``model``; the first error names its line and field."""
     try:
         return model.model_validate(data)
@@ -119,12 +114,32 @@ def validate_data(
         raise ConfigError(path, _nearest_line(lines, loc), field, first["msg"]) from exc
 
 
-def load_yaml(path: Path | str, model: type[T]) -> T:
-    """Read and validate one YAML config file into ``model``."""
+@dataclass(frozen=True)
+class Loaded(Generic[T]):
+    """A validated config file with the line of every key, for checks that span entries."""
+
+    value: T
+    path: Path
+    lines: Lines
+
+    def error(self, loc: tuple[str | int, ...], message: str) -> ConfigError:
+        """A ConfigError naming the line of ``loc`` (or of its nearest enclosing key)."""
+        return ConfigError(
+            self.path, _nearest_line(self.lines, loc), ".".join(map(str, loc)), message
+        )
+
+
+def read_yaml(path: Path | str, model: type[T]) -> Loaded[T]:
+    """Read and validate one YAML config file into ``model``, keeping its line numbers."""
     p = Path(path)
     try:
         text = p.read_text(encoding="utf-8")
     except OSError as exc:
         raise ConfigError(p, None, "$", f"cannot read file: {exc.strerror}") from exc
     data, lines = parse_with_lines(text, p)
-    return validate_data(data, lines, model, p)
+    return Loaded(validate_data(data, lines, model, p), p, lines)
+
+
+def load_yaml(path: Path | str, model: type[T]) -> T:
+    """Read and validate one YAML config file into ``model``."""
+    return read_yaml(path, model).value

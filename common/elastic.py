@@ -16,8 +16,8 @@ from typing import Any
 
 from elasticsearch import AsyncElasticsearch, ConnectionError, ConnectionTimeout, Elasticsearch
 
-from schemas.retry import Retryable
-from schemas.settings import ElasticsearchSettings
+from common.retry import Retryable
+from common.settings import ElasticsearchSettings
 
 TEMPLATES_DIR = Path(
     os.environ.get(

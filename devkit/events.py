@@ -8,7 +8,7 @@ from schemas.codec import decode
 from schemas.ids import mention_id
 from schemas.models import EnrichedMention, Mention, Source
 
-EXAMPLES = Path(__file__).resolve().parents[2] / "schemas" / "examples"
+EXAMPLES = Path(__file__).resolve().parents[1] / "schemas" / "examples"
 
 
 def example_mention(name: str = "mastodon_pothole") -> Mention:

@@ -1,6 +1,6 @@
 """Read ``departments.yaml``: schema validation, then the checks that span entries.
 
-Both kinds of error are :class:`schemas.yamlconfig.ConfigError` naming file,
+Both kinds of error are :class:`common.yamlconfig.ConfigError` naming file,
 line and field, e.g. ``departments.yaml:88: rules.3.department: unknown
 department 'haringey-highway'``.
 """
@@ -10,24 +10,17 @@ from __future__ import annotations
 from collections.abc import Collection, Iterator
 from pathlib import Path
 
-from schemas.routing.config import RoutingConfig
-from schemas.taxonomy import Taxonomy
-from schemas.yamlconfig import ConfigError, parse_with_lines, validate_data
-
-Lines = dict[tuple[str | int, ...], int]
+from common.routing.config import RoutingConfig
+from common.taxonomy import Taxonomy
+from common.yamlconfig import read_yaml
 
 
 def load_routing(path: Path, known_topics: Collection[str] | None = None) -> RoutingConfig:
     """Read and check a routing file; ``known_topics`` (taxonomy ids) catches topic typos."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ConfigError(path, None, "$", f"cannot read file: {exc.strerror}") from exc
-    data, lines = parse_with_lines(text, path)
-    config = validate_data(data, lines, RoutingConfig, path)
-    for loc, message in _problems(config, known_topics):
-        raise ConfigError(path, _line(lines, loc), ".".join(map(str, loc)), message)
-    return config
+    loaded = read_yaml(path, RoutingConfig)
+    for loc, message in _problems(loaded.value, known_topics):
+        raise loaded.error(loc, message)
+    return loaded.value
 
 
 def taxonomy_topics(config_dir: Path) -> frozenset[str] | None:
@@ -36,13 +29,6 @@ def taxonomy_topics(config_dir: Path) -> frozenset[str] | None:
     if not path.exists():
         return None
     return frozenset(t.id for t in Taxonomy.load(path).topics)
-
-
-def _line(lines: Lines, loc: tuple[str | int, ...]) -> int | None:
-    for cut in range(len(loc), -1, -1):
-        if loc[:cut] in lines:
-            return lines[loc[:cut]]
-    return None
 
 
 def _problems(
