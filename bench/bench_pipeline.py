@@ -34,10 +34,10 @@ from devkit import corpus
 from devkit.stack import stack_env, stack_pids
 from devkit.waiting import es_count, wait_for
 from devkit.worker import Worker
+from pipelines.enrichment.sentiment import sentiment_text
 from pipelines.sentiment import default_model_dir
 from pipelines.sentiment.classifier import SentimentClassifier
 from pipelines.settings import PipelineSettings
-from pipelines.steps.enrich import sentiment_text
 from schemas.codec import encode
 from schemas.models import Mention
 

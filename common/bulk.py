@@ -5,11 +5,18 @@ retried under the project retry policy for as long as it takes: a down
 Elasticsearch delays indexing, it never drops a mention. Items it will never
 take (a mapping conflict, a strict-mapping violation) come back as rejected so
 the caller dead-letters them with the reason.
+
+A document with a ``version`` is written with external versioning
+(``version_type=external_gte``): Elasticsearch keeps it only if no newer version
+of the same ``_id`` is stored, so a replay or a reordering never brings back old
+content; such an item refused as older is counted as ``stale``, not rejected.
+A body may be a dict or JSON bytes already encoded (the worker's hot path).
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
@@ -29,19 +36,36 @@ class Doc(Generic[T]):
 
     index: str
     id: str
-    body: dict[str, Any]
+    body: dict[str, Any] | bytes
     origin: T
+    version: int | None = None
+    """External version (e.g. the edit time in ms); None: last write wins."""
 
 
 @dataclass
 class BulkOutcome(Generic[T]):
     indexed: int = 0
+    stale: int = 0
+    """Items Elasticsearch kept its newer version of (external versioning): done, not failed."""
     retries: int = 0
     rejected: list[tuple[T, str]] = field(default_factory=list)
 
 
+# Only what the outcome needs: a clean response is one flag, not an item per document.
+_FILTER = ["errors", "items.*.status", "items.*.error.type", "items.*.error.reason"]
+
+
 def _retryable_status(status: int) -> bool:
     return status == 429 or status >= 500
+
+
+def _lines(doc: Doc[Any]) -> tuple[bytes, bytes]:
+    action: dict[str, Any] = {"_index": doc.index, "_id": doc.id}
+    if doc.version is not None:
+        action["version"] = doc.version
+        action["version_type"] = "external_gte"
+    body = doc.body if isinstance(doc.body, bytes) else json.dumps(doc.body).encode()
+    return json.dumps({"index": action}).encode(), body
 
 
 class BulkIndexer:
@@ -65,12 +89,13 @@ class BulkIndexer:
         pending = list(docs)
         attempt = 0
         while pending:
-            operations: list[dict[str, Any]] = []
+            operations: list[Any] = []
             for doc in pending:
-                operations.append({"index": {"_index": doc.index, "_id": doc.id}})
-                operations.append(doc.body)
+                operations.extend(_lines(doc))
             try:
-                response = await self._client.bulk(operations=operations, refresh=self._refresh)
+                response = await self._client.bulk(
+                    operations=operations, refresh=self._refresh, filter_path=_FILTER
+                )
             except (ConnectionError, ConnectionTimeout) as exc:
                 await self._wait(attempt, f"Elasticsearch unreachable: {exc}")
                 attempt += 1
@@ -84,12 +109,17 @@ class BulkIndexer:
                     continue
                 outcome.rejected.extend((d.origin, f"bulk request refused: {exc}") for d in pending)
                 return outcome
+            if not response.get("errors"):
+                outcome.indexed += len(pending)
+                return outcome
             retry: list[Doc[T]] = []
             for doc, item in zip(pending, response["items"], strict=True):
                 result = item.get("index") or next(iter(item.values()))
                 status = int(result.get("status", 500))
                 if status < 300:
                     outcome.indexed += 1
+                elif status == 409 and doc.version is not None:
+                    outcome.stale += 1  # a newer version of this document is already stored
                 elif _retryable_status(status):
                     retry.append(doc)
                 else:

@@ -1,20 +1,113 @@
-"""The Faust app: declared once, with its topics; agents live in ``pipelines.agents``.
+"""The Faust app of the worker, wired in this one place.
 
-Run a worker with ``faust -A pipelines.app worker -l info``. Every agent is
-registered here, so one worker process runs enrichment, dedupe, indexing and
-routing; more workers share the partitions.
+Run a worker with ``faust -A pipelines.app worker -l info``; more workers in the
+same group share the partitions. The worker refuses to start when a topic it
+needs is missing or not as declared (``earshot topics`` creates them).
+
+What runs, in order:
+
+* the enrich agent reads mentions.raw.v1 in batches, has the enrichment
+  processes enrich and route them, and runs ``STAGES`` on each batch, in read
+  order, acknowledging only once all of it is durable;
+* the spike agent counts the ticks that stage sent and raises spike alerts;
+* timers reload the rules (also on SIGHUP) and forget old dedupe sightings.
+
+To plug in a per-batch observer (it sees every enriched mention, after dedupe,
+without another consume), add a :class:`pipelines.batch.Stage` to ``STAGES``.
+A new agent with its own input registers below, after the others.
 """
 
 from __future__ import annotations
 
+import logging
+import sys
+import time
+from datetime import timedelta
+
+from common.deadletters import DeadLetterLimit
+from common.elastic import async_es_client
 from common.settings import load_settings
-from pipelines.agents import enrich, index, route
+from pipelines.agents import enrich, spikes
+from pipelines.agents.enrich import HotPath
+from pipelines.agents.rules import watch_rules
+from pipelines.batch import Stage
+from pipelines.deadletters import DeadLetterer
+from pipelines.enrich_process import EnrichmentProcesses
 from pipelines.settings import PipelineSettings
-from pipelines.topology import create_app
+from pipelines.stages.dedupe import Dedupe, FirstSightings
+from pipelines.stages.erased import SkipErased
+from pipelines.stages.index import Index
+from pipelines.stages.publish import Publish
+from pipelines.stages.reroute import Reroute
+from pipelines.steps.erasure import TombstoneSettings, tombstone_guard
+from pipelines.topology import TopologyError, check_topics, create_app
+
+log = logging.getLogger(__name__)
 
 settings = load_settings(PipelineSettings)
-app, topics = create_app(settings)
+try:
+    check_topics(settings)
+except TopologyError as exc:
+    sys.stderr.write(f"earshot worker: {exc}\n")
+    raise SystemExit(2) from exc
 
-enrich.register(app, topics, settings)
-index.register(app, topics, settings)
-route.register(app, topics, settings)
+pipeline = create_app(settings)
+app, topics = pipeline.app, pipeline.topics
+rules = watch_rules(app, settings)  # reloaded on change and on SIGHUP
+enrichment = EnrichmentProcesses.start(settings)
+erased = tombstone_guard(load_settings(TombstoneSettings))  # one per worker, shared
+es = async_es_client(settings)
+sightings = FirstSightings(
+    pipeline.tables.first_seen, timedelta(hours=settings.dedupe_window_hours)
+)
+
+
+def _dlq(topic_name: str, stage: str) -> DeadLetterer:
+    topic = getattr(topics, topic_name)
+    return DeadLetterer(topic, stage, DeadLetterLimit(settings.dead_letter_limit, stage))
+
+
+STAGES: tuple[Stage, ...] = (
+    Reroute(topics.raw, settings.partitions),
+    Dedupe(sightings, enrichment),
+    SkipErased(erased),
+    Index(es, settings.index_prefix, _dlq("enriched_dlq", "index")),
+    Publish(topics, _dlq("enriched_dlq", "route")),
+)
+
+enrich.register(
+    app,
+    topics.raw,
+    HotPath(
+        app,
+        enrichment,
+        rules,
+        STAGES,
+        _dlq("raw_dlq", "enrich"),
+        batch_max=settings.enrich_batch_max,
+        batch_seconds=settings.enrich_batch_seconds,
+        # One batch enriching per process and one being written: no process waits.
+        depth=settings.enrichment_processes(),
+    ),
+)
+spikes.register(pipeline, rules, _dlq("enriched_dlq", "spikes"))
+
+
+@app.timer(interval=3600.0)  # type: ignore[untyped-decorator]
+async def forget_old_sightings() -> None:
+    forgotten = sightings.expire(time.time())
+    if forgotten:
+        log.info("dedupe: forgot %d sightings older than twice the window", forgotten)
+
+
+async def _close_enrichment() -> None:
+    enrichment.close()
+
+
+async def _close_tombstones() -> None:
+    erased.reader.close()
+
+
+app.close_on_stop("elasticsearch client", es.close)
+app.close_on_stop("enrichment processes", _close_enrichment)
+app.close_on_stop("tombstone reader", _close_tombstones)

@@ -1,19 +1,42 @@
-"""The Faust app and its topics, declared from settings, with no agent registered.
+"""Every topic and table the worker uses, declared in one place, from settings.
 
-``pipelines.app`` builds the worker's app from it; a process that needs only
-some agents (a test of routing alone) builds its own the same way.
+Declared topics (``schemas/topics/*.yaml``) must exist with their declared
+partitions before a worker starts (:func:`check_topics`); the worker's internal
+topics (spike ticks, table changelogs) are created by Faust with ``partitions``.
+Tables are declared here too, because each one is a topic (its changelog).
+
+``pipelines.app`` builds the worker from this; a test app that needs only part
+of the pipeline builds its own the same way.
 """
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
 
 import faust
+from faust.types import TableT
 
+from common.retry import FOREVER, Retryable, retry_sync
+from common.topics import declarations, topic_problems
 from pipelines.agents.streams import bytes_topic
-from pipelines.delivery import AtLeastOnceApp
+from pipelines.lifecycle import WorkerApp
 from pipelines.settings import PipelineSettings
+from pipelines.steps.spikes import HOUR
 from schemas.deadletter import dlq_topic
+
+log = logging.getLogger(__name__)
+
+RAW = "mentions.raw.v1"
+ENRICHED = "mentions.enriched.v1"
+ALERTS = "alerts.v1"
+DECLARED = (RAW, dlq_topic(RAW), ENRICHED, dlq_topic(ENRICHED), ALERTS, dlq_topic(ALERTS))
+"""Declared topics the worker reads or writes; it refuses to start unless all are as declared."""
+
+SPIKE_TABLE_HOURS = 24 * 30 + 2
+"""Hourly windows the spike table keeps: the longest allowed baseline plus the current hour."""
 
 
 @dataclass(frozen=True)
@@ -22,17 +45,42 @@ class Topics:
 
     raw: faust.TopicT
     raw_dlq: faust.TopicT
-    dedupe: faust.TopicT
     enriched: faust.TopicT
     enriched_dlq: faust.TopicT
     alerts: faust.TopicT
     alerts_dlq: faust.TopicT
+    spike_ticks: faust.TopicT
+    """Internal: one tick per (council, ward, topic) and hour, keyed so each is counted in one place."""
 
 
-def create_app(settings: PipelineSettings) -> tuple[faust.App, Topics]:
-    """Declare the app and its topics from settings."""
-    app = AtLeastOnceApp(
+@dataclass(frozen=True)
+class Tables:
+    """State with changelogs (internal topics ``<app>-<table>-changelog``)."""
+
+    first_seen: TableT[str, Any]
+    """Dedupe: first sighting per dedupe key. Written by key (``use_partitioner``), which is
+    how mentions.raw.v1 is partitioned, so the table stays with the raw partition it serves."""
+    spike_counts: Any
+    """Hourly counts per spike tick key, in tumbling windows (sharded by the tick's partition)."""
+
+
+@dataclass(frozen=True)
+class Pipeline:
+    app: WorkerApp
+    topics: Topics
+    tables: Tables
+
+
+class TopologyError(RuntimeError):
+    """The worker's topics or settings do not match the declarations; the message says how."""
+
+
+def create_app(settings: PipelineSettings) -> Pipeline:
+    """Declare the app, its topics and its tables from settings (no agent registered)."""
+    app = WorkerApp(
         f"{settings.topic_prefix}{settings.app_id}",
+        shutdown_grace=settings.shutdown_grace_seconds,
+        Worker="pipelines.lifecycle:Worker",
         broker=f"kafka://{settings.kafka_bootstrap}",
         datadir=str(settings.datadir),
         topic_partitions=settings.partitions,
@@ -41,22 +89,66 @@ def create_app(settings: PipelineSettings) -> tuple[faust.App, Topics]:
         web_port=settings.web_port,
         web_host="127.0.0.1",
         store="memory://",
-        broker_commit_every=200,
+        broker_commit_every=1000,
         broker_commit_interval=1.0,
+        # Back within seconds: a dead worker's partitions move after the session, and with a
+        # static instance id a restarted worker takes its own back without a rebalance.
+        broker_session_timeout=settings.session_timeout_seconds,
+        broker_heartbeat_interval=settings.heartbeat_interval_seconds,
+        consumer_group_instance_id=settings.worker_instance_id,
+        # A standby would read every other worker's changelogs all the time; recovering a
+        # partition's dedupe window from its changelog takes seconds, so none are kept.
+        table_standby_replicas=0,
     )
     t = settings.topic
+    internal = f"{settings.topic_prefix}{settings.app_id}"
     topics = Topics(
-        raw=bytes_topic(app, t("mentions.raw.v1")),
-        raw_dlq=bytes_topic(app, t(dlq_topic("mentions.raw.v1"))),
-        dedupe=bytes_topic(
-            app,
-            f"{settings.topic_prefix}{settings.app_id}-dedupe",
-            internal=True,
-            partitions=settings.partitions,
+        raw=bytes_topic(app, t(RAW)),
+        raw_dlq=bytes_topic(app, t(dlq_topic(RAW))),
+        enriched=bytes_topic(app, t(ENRICHED)),
+        enriched_dlq=bytes_topic(app, t(dlq_topic(ENRICHED))),
+        alerts=bytes_topic(app, t(ALERTS)),
+        alerts_dlq=bytes_topic(app, t(dlq_topic(ALERTS))),
+        spike_ticks=bytes_topic(
+            app, f"{internal}-spike-ticks", internal=True, partitions=settings.partitions
         ),
-        enriched=bytes_topic(app, t("mentions.enriched.v1")),
-        enriched_dlq=bytes_topic(app, t(dlq_topic("mentions.enriched.v1"))),
-        alerts=bytes_topic(app, t("alerts.v1")),
-        alerts_dlq=bytes_topic(app, t(dlq_topic("alerts.v1"))),
     )
-    return app, topics
+    tables = Tables(
+        first_seen=app.Table(
+            "dedupe-first-seen", default=None, partitions=settings.partitions, use_partitioner=True
+        ),
+        spike_counts=app.Table("spike-counts", default=int, partitions=settings.partitions)
+        .tumbling(HOUR, expires=timedelta(hours=SPIKE_TABLE_HOURS))
+        .relative_to_stream(),
+    )
+    return Pipeline(app, topics, tables)
+
+
+def check_topics(settings: PipelineSettings, names: tuple[str, ...] = DECLARED) -> None:
+    """Raise TopologyError unless every topic in ``names`` exists as declared and the worker's
+    partition count matches mentions.raw.v1's (its tables are partitioned like it).
+
+    Waits (retrying) while Kafka cannot be reached: a down broker delays the start.
+    """
+    declared = declarations()[RAW].partitions
+    if settings.partitions != declared:
+        raise TopologyError(
+            f"EARSHOT_PARTITIONS={settings.partitions} but {RAW} is declared with {declared} "
+            "partitions: the dedupe table must be partitioned like the raw topic"
+        )
+
+    def problems() -> list[str]:
+        try:
+            return topic_problems(settings.kafka_bootstrap, settings.topic_prefix, names)
+        except Exception as exc:  # no broker yet: wait for it, do not refuse to start
+            raise Retryable(f"cannot read topics from {settings.kafka_bootstrap}: {exc}") from exc
+
+    def waiting(attempt: int, exc: Retryable, wait: float) -> None:
+        if attempt in (0, 5) or attempt % 20 == 0:
+            log.warning("%s; retrying in %.1fs (attempt %d)", exc, wait, attempt + 1)
+
+    found = retry_sync(problems, FOREVER, on_retry=waiting)
+    if found:
+        raise TopologyError(
+            "topics not as declared: " + "; ".join(found) + " (create them: earshot topics)"
+        )

@@ -1,165 +1,127 @@
-"""Enrich and dedupe agents: mentions.raw.v1 → (dedupe by content) → mentions.enriched.v1.
+"""The worker's one hot agent: mentions.raw.v1 batches → enrichment → stages → acknowledged.
 
-The enrich agent hands a micro-batch of raw payloads to the enrichment
-processes (``pipelines.enrich_process``: decode, language, sentiment in
-batches, locality, topics, encode) and produces each result re-keyed by its
-dedupe key, so that copies of the same link or text meet in one partition,
-where the dedupe agent's table marks later copies ``duplicate_of`` the first.
-Both acknowledge a batch only after its output (or its dead letters) is
-durably produced.
+Batches are enriched concurrently in the enrichment processes (so no process
+waits while a batch's results are written) but applied strictly in the order
+they were read: the stages (dedupe, Elasticsearch, Kafka outputs; see
+``pipelines.app``) see batch n before batch n+1, so a mention and its edit on one
+partition go through in order. A batch's events are acknowledged only after every
+stage has run and its output and dead letters are durable; anything that stops
+a batch stops the worker without acknowledging it, and its records are read again.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import time
-from collections.abc import Sequence
-from datetime import UTC, datetime, timedelta
-from typing import Any
+from collections.abc import AsyncIterator, Sequence
+from datetime import UTC, datetime
+from typing import cast
 
 import faust
-from faust.types import EventT, TableT
+from faust.types import EventT
 
+from common.deadletters import DeadLetterLimitReached
 from common.retry import RetriesExhausted
-from pipelines.agents.deadletters import EXIT_ENRICHMENT_DIED, DeadLetterer, stop_worker
-from pipelines.agents.streams import event_batches, key_text
+from common.routing.reload import Reloading
+from pipelines.batch import Batch, Item, Stage
+from pipelines.deadletters import (
+    EXIT_ENRICHMENT_DIED,
+    EXIT_OUTPUT_FAILED,
+    DeadLetterer,
+    stop_worker,
+)
 from pipelines.enrich_process import EnrichmentProcesses
-from pipelines.settings import PipelineSettings
-from pipelines.topology import Topics
-from schemas.codec import decode, encode
+from pipelines.steps.prepare import Outcome
+from pipelines.steps.rules import RuleEngine
 from schemas.deadletter import Failure
-from schemas.models import EnrichedMention
 
 log = logging.getLogger(__name__)
 
-
-async def _await_all(pending: Sequence[Any]) -> None:
-    """Wait until every produced message is acknowledged by the broker (acks=all)."""
-    if pending:
-        await asyncio.gather(*pending)
+_InFlight = tuple[Sequence[EventT[bytes]], datetime, int, "asyncio.Future[list[Outcome]]"]
 
 
-async def enrich_batch(
-    events: Sequence[EventT[bytes]],
-    enrichment: EnrichmentProcesses,
-    out: faust.TopicT,
-    dlq: DeadLetterer,
-) -> int:
-    """Enrich one batch and produce it keyed by dedupe key; failures go to the DLQ."""
-    try:
-        outcomes = await enrichment.enrich([event.value for event in events], datetime.now(UTC))
-    except RetriesExhausted as exc:
-        stop_worker(f"enrichment processes keep dying ({exc})", EXIT_ENRICHMENT_DIED)
-    pending = []
-    for event, outcome in zip(events, outcomes, strict=True):
-        if isinstance(outcome, Failure):
-            await dlq.send(event, outcome)
-            continue
-        headers = {
-            MENTION_ID_HEADER: outcome.mention_id.encode(),
-            CREATED_AT_HEADER: repr(outcome.created_at).encode(),
-        }
-        pending.append(await out.send(key=outcome.key, value=outcome.value, headers=headers))
-    await _await_all(pending)
-    dlq.succeeded(len(pending))
-    return len(pending)
+class HotPath:
+    """Reads raw batches, keeps ``depth`` of them enriching, applies them in order, acks."""
 
+    def __init__(
+        self,
+        app: faust.App,
+        enrichment: EnrichmentProcesses,
+        rules: Reloading[RuleEngine],
+        stages: Sequence[Stage],
+        dlq: DeadLetterer,
+        *,
+        batch_max: int,
+        batch_seconds: float,
+        depth: int,
+    ) -> None:
+        self._app = app
+        self._enrichment = enrichment
+        self._rules = rules
+        self._stages = tuple(stages)
+        self._dlq = dlq
+        self._batch_max = batch_max
+        self._batch_seconds = batch_seconds
+        self._depth = depth
 
-class DedupeState:
-    """First sighting per dedupe key, in a Faust table (changelogged, so it survives restarts)."""
+    async def run(self, stream: faust.StreamT[bytes]) -> None:
+        """The agent body: never returns while the stream runs."""
+        queue: asyncio.Queue[_InFlight] = asyncio.Queue(maxsize=self._depth)
+        applier = asyncio.ensure_future(self._apply_in_order(queue, stream))
+        # noack_take: events are acknowledged by _apply_in_order, after their output is durable.
+        # noack_take yields events (typed as values in Faust).
+        batches = cast(
+            AsyncIterator[Sequence[EventT[bytes]]],
+            cast(faust.Stream[bytes], stream).noack_take(self._batch_max, self._batch_seconds),
+        )
+        try:
+            async for events in batches:
+                now, generation = datetime.now(UTC), self._rules.generation
+                payloads = [event.value for event in events]
+                enriching: asyncio.Future[list[Outcome]] = asyncio.ensure_future(
+                    self._enrichment.enrich(payloads, now, generation)
+                )
+                await queue.put((events, now, generation, enriching))
+        finally:
+            applier.cancel()
 
-    def __init__(self, table: TableT[str, Any], window: timedelta) -> None:
-        self._table = table
-        self._window = window.total_seconds()
-
-    def first_of(self, key: str, mention_id: str, at: float) -> str | None:
-        """The mention this one (created at epoch ``at``) duplicates, or None (and then it
-        becomes the first)."""
-        if not key.startswith(("link:", "text:")):
-            return None
-        first = self._table.get(key)
-        if first and first["id"] != mention_id and abs(at - first["at"]) <= self._window:
-            return str(first["id"])
-        if not first or first["id"] != mention_id:
-            self._table[key] = {"id": mention_id, "at": at}
-        return None
-
-    def expire(self, now: float) -> int:
-        """Forget sightings older than twice the window; return how many."""
-        old = [k for k, v in self._table.items() if now - v["at"] > 2 * self._window]
-        for key in old:
-            del self._table[key]
-        return len(old)
-
-
-MENTION_ID_HEADER = "earshot.mention_id"
-CREATED_AT_HEADER = "earshot.created_at"
-
-
-def dedupe_one(event: EventT[bytes], state: DedupeState) -> tuple[str, bytes]:
-    """The mention's id and its value for mentions.enriched.v1, marked if it is a copy.
-
-    The enrich stage's headers carry what the table needs, so a first sighting (nearly
-    all) passes through as the bytes the enrich stage validated; without them (a record
-    from an older worker) the value is decoded.
-    """
-    headers = event.headers or {}
-    mention_id, created_at = headers.get(MENTION_ID_HEADER), headers.get(CREATED_AT_HEADER)
-    if mention_id is None or created_at is None:
-        mention = decode(event.value, EnrichedMention)
-        ident, at = mention.mention_id, mention.created_at.timestamp()
-    else:
-        ident, at = mention_id.decode(), float(created_at)
-    first = state.first_of(key_text(event), ident, at)
-    if not first:
-        return ident, event.value
-    marked = decode(event.value, EnrichedMention).model_copy(update={"duplicate_of": first})
-    return ident, encode(marked)
-
-
-def register(app: faust.App, topics: Topics, settings: PipelineSettings) -> None:
-    """Declare the enrich and dedupe agents on ``app``."""
-    enrichment = EnrichmentProcesses.start(settings)
-    raw_dlq = DeadLetterer(topics.raw_dlq, "enrich", settings.dead_letter_limit)
-    dedupe_dlq = DeadLetterer(topics.raw_dlq, "dedupe", settings.dead_letter_limit)
-    # The changelog partition follows the key (the producer's partitioner), exactly as the
-    # dedupe topic is keyed, so batch items and the expiry timer can write without a
-    # "current event" and the table stays co-partitioned with its source.
-    table = app.Table(
-        "dedupe-first-seen", default=None, partitions=settings.partitions, use_partitioner=True
-    )
-    state = DedupeState(table, timedelta(hours=settings.dedupe_window_hours))
-
-    # One batch more in flight than there are processes: a process never waits while
-    # the previous batch's results are produced.
-    @app.agent(topics.raw, name="enrich", concurrency=settings.enrichment_processes() + 1)
-    async def enrich(stream: faust.StreamT[bytes]) -> None:
-        async for events in event_batches(
-            stream, settings.enrich_batch_max, settings.enrich_batch_seconds
-        ):
-            await enrich_batch(events, enrichment, topics.dedupe, raw_dlq)
-
-    @app.agent(topics.dedupe, name="dedupe")
-    async def dedupe(stream: faust.StreamT[bytes]) -> None:
-        async for events in event_batches(
-            stream, settings.enrich_batch_max, settings.enrich_batch_seconds
-        ):
-            pending = []
+    async def _apply_in_order(
+        self, queue: asyncio.Queue[_InFlight], stream: faust.StreamT[bytes]
+    ) -> None:
+        while True:
+            events, now, generation, enriching = await queue.get()
+            try:
+                outcomes = await enriching
+                await self._apply(Batch(self._app, events, [], now, generation), outcomes)
+            except RetriesExhausted as exc:
+                stop_worker(f"enrichment processes keep dying ({exc})", EXIT_ENRICHMENT_DIED)
+            except DeadLetterLimitReached as exc:
+                stop_worker(exc.reason, int(exc.code or 1))
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                log.exception("a batch could not be completed")
+                stop_worker(f"batch output not durable ({exc!r})", EXIT_OUTPUT_FAILED)
             for event in events:
-                try:
-                    mention_id, value = dedupe_one(event, state)
-                except Exception as exc:
-                    await dedupe_dlq.send(event, exc)
-                    continue
-                pending.append(await topics.enriched.send(key=mention_id.encode(), value=value))
-            await _await_all(pending)
-            dedupe_dlq.succeeded(len(pending))
+                await stream.ack(event)
 
-    @app.timer(interval=3600.0)  # type: ignore[untyped-decorator]  # faust leaves timer untyped
-    async def forget_old_sightings() -> None:
-        forgotten = state.expire(time.time())
-        if forgotten:
-            log.info("dedupe: forgot %d sightings older than twice the window", forgotten)
+    async def _apply(self, batch: Batch, outcomes: Sequence[Outcome]) -> None:
+        for event, outcome in zip(batch.events, outcomes, strict=True):
+            if isinstance(outcome, Failure):
+                await self._dlq.send(event, outcome)
+            else:
+                batch.items.append(Item(event, outcome))
+        self._dlq.limit.succeeded(len(batch.items))
+        for stage in self._stages:
+            await stage(batch)
+        await batch.durable()
 
-    del enrich, dedupe, forget_old_sightings
+
+def register(pipeline_app: faust.App, raw: faust.TopicT, hot: HotPath) -> None:
+    """Declare the enrich agent: one instance, so batches are applied in read order."""
+
+    @pipeline_app.agent(raw, name="enrich", concurrency=1)
+    async def enrich(stream: faust.StreamT[bytes]) -> None:
+        await hot.run(stream)
+
+    del enrich

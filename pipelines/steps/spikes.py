@@ -46,6 +46,8 @@ class SpikeTick(BaseModel):
     topic: str = Field(pattern=r"^[a-z0-9_-]+$")
     at: float
     """Event time (the mention's created_at), seconds since the epoch."""
+    count: int = Field(default=1, ge=1)
+    """Mentions this tick stands for: the worker sends one tick per (key, hour) per batch."""
 
     @property
     def key(self) -> str:
@@ -89,6 +91,18 @@ def ticks(m: EnrichedMention, settings: SpikeSettings, now: datetime) -> list[Sp
         )
         for t in m.topics
     ]
+
+
+def merge_ticks(ticks: Sequence[SpikeTick]) -> list[SpikeTick]:
+    """One tick per (council, ward, topic, hour), counting the ticks it stands for, in first-seen order."""
+    merged: dict[tuple[str, float], SpikeTick] = {}
+    for tick in ticks:
+        slot = (tick.key, tick.at - tick.at % HOUR)
+        seen = merged.get(slot)
+        merged[slot] = (
+            tick if seen is None else seen.model_copy(update={"count": seen.count + tick.count})
+        )
+    return list(merged.values())
 
 
 def poisson_tail(k: int, mean: float) -> float:

@@ -17,9 +17,10 @@ from devkit.events import numbered_mentions
 from devkit.waiting import wait_for
 from pipelines.enrich_process import EnrichmentProcesses
 from pipelines.settings import PipelineSettings
+from pipelines.steps.prepare import Enriched, Outcome
 from schemas.codec import decode, encode
 from schemas.deadletter import Failure
-from schemas.models import EnrichedMention
+from schemas.models import Alert, EnrichedMention
 
 ROOT = Path(__file__).resolve().parents[2]
 NOW = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)
@@ -46,7 +47,7 @@ async def test_a_child_killed_mid_run_is_replaced_and_the_batch_still_enriched()
     try:
         mentions = numbered_mentions(8)
         payloads = [encode(m) for m in mentions]
-        first = await processes.enrich(payloads, NOW)
+        first = await processes.enrich(payloads, NOW, 1)
         assert not [o for o in first if isinstance(o, Failure)]
 
         children = multiprocessing.active_children()
@@ -57,7 +58,7 @@ async def test_a_child_killed_mid_run_is_replaced_and_the_batch_still_enriched()
             lambda: [c for c in children if alive(c.pid or 0)], lambda left: not left, 30, "kill"
         )
 
-        again = await processes.enrich(payloads, NOW)
+        again = await processes.enrich(payloads, NOW, 1)
         ids = [
             decode(o.value, EnrichedMention).mention_id for o in again if not isinstance(o, Failure)
         ]
@@ -103,3 +104,33 @@ def test_children_leave_when_the_worker_is_killed() -> None:
             worker.wait(timeout=30)
         if worker.stdout is not None:
             worker.stdout.close()
+
+
+async def test_children_follow_the_workers_rules_reload(tmp_path: Path) -> None:
+    rules = tmp_path / "departments.yaml"
+    shipped = (ROOT / "deploy" / "config" / "departments.yaml").read_text()
+    rules.write_text(shipped)
+    processes = EnrichmentProcesses.start(
+        PipelineSettings(enrich_processes=1, departments_file=rules)
+    )
+    try:
+        payloads = [encode(m) for m in numbered_mentions(2)]
+        before = _rule_ids(await processes.enrich(payloads, NOW, 1))
+        assert any(r.startswith("haringey.highways.") for r in before), before
+        rules.write_text(shipped.replace("id: haringey.highways.", "id: renamed.highways."))
+        # Same generation: the worker has not reloaded, so neither does the child.
+        assert _rule_ids(await processes.enrich(payloads, NOW, 1)) == before
+        after = _rule_ids(await processes.enrich(payloads, NOW, 2))
+        assert any(r.startswith("renamed.highways.") for r in after), after
+        assert not any(r.startswith("haringey.highways.") for r in after), after
+    finally:
+        processes.close()
+
+
+def _rule_ids(outcomes: list[Outcome]) -> set[str]:
+    return {
+        decode(a.value, Alert).rule_id
+        for o in outcomes
+        if isinstance(o, Enriched)
+        for a in o.alerts
+    }

@@ -1,8 +1,8 @@
 """An erasure survives a replay: re-sending the same mentions through the real worker does not index them.
 
-The real pipelines worker (its index agent and tombstone check) runs as a
+The real pipelines worker (enrichment, its tombstone check, indexing) runs as a
 subprocess on the local stack; the erasure runs in between two deliveries of
-the same enriched mentions, as a replay from Kafka would deliver them again.
+the same raw mentions, as a replay from Kafka would deliver them again.
 """
 
 from __future__ import annotations
@@ -15,14 +15,15 @@ from elasticsearch import Elasticsearch
 from kafka import KafkaProducer
 from pydantic import SecretStr
 
+from common.dedupe import partition_key
 from common.elastic import alias
 from common.privacy import Pseudonymiser
 from common.topics import declarations, ensure_topics
-from devkit.events import example_enriched
+from devkit.events import example_mention
 from devkit.waiting import es_count, wait_for
 from devkit.worker import Worker
 from schemas.codec import encode
-from schemas.models import Author, EnrichedMention
+from schemas.models import Author, Mention
 from services.privacy.audit import AuditLog
 from services.privacy.erasure import Eraser, ErasureRequest
 from services.privacy.tombstones import TombstoneWriter
@@ -31,19 +32,19 @@ SECRET = "replay-test-pseudonym-secret"
 P = Pseudonymiser(SecretStr(SECRET))
 ALICE = Author(id=P.pseudonym("mastodon", "1001"), scheme="hmac-sha256")
 BOB = Author(id=P.pseudonym("mastodon", "2002"), scheme="hmac-sha256")
-PARTITIONS = declarations()["mentions.enriched.v1"].partitions
+PARTITIONS = declarations()["mentions.raw.v1"].partitions
 
 
-def by(n: int, author: Author) -> EnrichedMention:
-    return example_enriched().model_copy(
+def by(n: int, author: Author) -> Mention:
+    return example_mention().model_copy(
         update={"mention_id": f"{n:032x}", "author": author, "text": f"Pothole report number {n}"}
     )
 
 
-def produce(bootstrap: str, topic: str, mentions: list[EnrichedMention]) -> None:
+def produce(bootstrap: str, topic: str, mentions: list[Mention]) -> None:
     producer = KafkaProducer(bootstrap_servers=bootstrap, acks="all")
     for m in mentions:
-        producer.send(topic, key=m.mention_id.encode(), value=encode(m))
+        producer.send(topic, key=partition_key(m), value=encode(m))
     producer.flush()
     producer.close()
 
@@ -52,14 +53,14 @@ def produce_markers(bootstrap: str, topic: str, partitions: int, first_n: int) -
     """New mentions by Bob until every partition has one after the replay; returns how many.
 
     Order holds within a partition only, so a marker indexed from each partition
-    shows that everything sent before it there has been through the index agent.
+    shows that everything sent before it there has been through the worker.
     """
     producer = KafkaProducer(bootstrap_servers=bootstrap, acks="all")
     seen: set[int] = set()
     n = first_n
     while len(seen) < partitions:
         m = by(n, BOB)
-        meta = producer.send(topic, key=m.mention_id.encode(), value=encode(m)).get(timeout=30)
+        meta = producer.send(topic, key=partition_key(m), value=encode(m)).get(timeout=30)
         seen.add(meta.partition)
         n += 1
     producer.close()
@@ -78,7 +79,7 @@ def test_erased_author_stays_erased_when_kafka_is_replayed(
 ) -> None:
     prefix = f"{unique_prefix}earshot"
     mentions_alias = alias(prefix, "mentions")
-    topic = f"{unique_prefix}mentions.enriched.v1"
+    topic = f"{unique_prefix}mentions.raw.v1"
     ensure_topics(kafka_bootstrap, prefix=unique_prefix)
     first = [by(1, ALICE), by(2, ALICE), by(3, ALICE), by(4, BOB), by(5, BOB)]
     produce(kafka_bootstrap, topic, first)
@@ -89,7 +90,6 @@ def test_erased_author_stays_erased_when_kafka_is_replayed(
         tmp_path,
         EARSHOT_PSEUDONYM_SECRET=SECRET,
         EARSHOT_TOMBSTONE_REFRESH_SECONDS="0.5",
-        EARSHOT_INDEX_BATCH_SECONDS="0.2",
     )
     worker.start()
     try:

@@ -123,7 +123,7 @@ def _where_missing(bootstrap: str, es: Elasticsearch, prefix: str, mentions: lis
     found = es.search(index=f"{prefix}earshot-mentions", size=len(mentions), source=False)
     missing = wanted - {hit["_id"] for hit in found["hits"]["hits"]}
     stages = []
-    for topic in ("earshot-pipelines-dedupe", "mentions.enriched.v1"):
+    for topic in ("mentions.enriched.v1",):
         records = topic_records(bootstrap, f"{prefix}{topic}", 2000)
         at = {
             f"{r.partition}:{r.offset}"

@@ -1,81 +1,96 @@
-"""The dedupe stage: first sightings pass through untouched, later copies are marked."""
+"""The dedupe stage: first sightings stay as they are, later copies are marked by the processes."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from datetime import timedelta
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
 from faust.types import EventT
 
-from devkit.events import example_enriched
-from pipelines.agents.enrich import CREATED_AT_HEADER, MENTION_ID_HEADER, DedupeState, dedupe_one
-from schemas.codec import decode, encode
-from schemas.models import EnrichedMention
+from pipelines.batch import Batch, Item
+from pipelines.enrich_process import EnrichmentProcesses
+from pipelines.stages.dedupe import Dedupe, FirstSightings
+from pipelines.steps.prepare import Enriched, Outcome
 
+NOW = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)
 KEY = b"text:0123456789abcdef"
 
 
-@dataclass
-class Record:
-    """What the stage reads of a Faust event."""
-
-    value: bytes
-    key: bytes = KEY
-    headers: dict[str, bytes] = field(default_factory=dict)
-
-
-def event(mention: EnrichedMention, *, with_headers: bool = True) -> EventT[bytes]:
-    headers = (
-        {
-            MENTION_ID_HEADER: mention.mention_id.encode(),
-            CREATED_AT_HEADER: repr(mention.created_at.timestamp()).encode(),
-        }
-        if with_headers
-        else {}
-    )
-    return cast(EventT[bytes], Record(encode(mention), headers=headers))
-
-
-def state() -> DedupeState:
+def sightings() -> FirstSightings:
     table: dict[str, Any] = {}
-    return DedupeState(cast(Any, table), timedelta(hours=72))
+    return FirstSightings(cast(Any, table), timedelta(hours=72))
 
 
-def test_a_first_sighting_passes_through_as_the_same_bytes() -> None:
-    first = example_enriched()
-    record = event(first)
-    mention_id, value = dedupe_one(record, state())
-    assert mention_id == first.mention_id
-    assert value is record.value
+def enriched(mention_id: str, *, key: bytes = KEY, at: float = 1_000_000.0) -> Enriched:
+    return Enriched(
+        key=key,
+        value=mention_id.encode(),
+        mention_id=mention_id,
+        created_at=at,
+        version=int(at * 1000),
+        author=None,
+    )
 
 
-def test_a_later_copy_is_marked_duplicate_of_the_first() -> None:
-    first = example_enriched()
-    copy = first.model_copy(update={"mention_id": "f" * 32})
-    seen = state()
-    dedupe_one(event(first), seen)
+@dataclass
+class Marker:
+    """Stands in for the enrichment processes: 'marks' a copy by tagging its value."""
 
-    mention_id, value = dedupe_one(event(copy), seen)
+    calls: int = 0
 
-    assert mention_id == copy.mention_id
-    assert decode(value, EnrichedMention).duplicate_of == first.mention_id
-
-
-def test_records_without_headers_are_decoded_and_deduped_the_same() -> None:
-    first = example_enriched()
-    copy = first.model_copy(update={"mention_id": "f" * 32})
-    seen = state()
-    assert dedupe_one(event(first, with_headers=False), seen)[0] == first.mention_id
-
-    _, value = dedupe_one(event(copy, with_headers=False), seen)
-
-    assert decode(value, EnrichedMention).duplicate_of == first.mention_id
+    async def mark_copies(
+        self, copies: list[tuple[bytes, str]], now: datetime, rules_generation: int
+    ) -> list[Outcome]:
+        self.calls += 1
+        return [
+            replace(enriched(value.decode()), value=value + b" copy of " + first.encode())
+            for value, first in copies
+        ]
 
 
-def test_the_same_mention_again_is_not_its_own_duplicate() -> None:
-    first = example_enriched()
-    seen = state()
-    dedupe_one(event(first), seen)
-    _, value = dedupe_one(event(first), seen)
-    assert decode(value, EnrichedMention).duplicate_of is None
+def batch(*items: Enriched) -> Batch:
+    event = cast(EventT[bytes], object())
+    return Batch(cast(Any, None), [event] * len(items), [Item(event, e) for e in items], NOW, 1)
+
+
+def test_first_sighting_then_copy_then_redelivery() -> None:
+    seen = sightings()
+    assert seen.first_of(KEY.decode(), "a", 100.0) is None
+    assert seen.first_of(KEY.decode(), "b", 200.0) == "a"
+    assert seen.first_of(KEY.decode(), "a", 100.0) is None  # a redelivery is not its own copy
+
+
+def test_mentions_without_a_dedupe_key_never_meet() -> None:
+    seen = sightings()
+    assert seen.first_of("0123abcd", "a", 100.0) is None
+    assert seen.first_of("0123abcd", "b", 100.0) is None
+
+
+def test_a_copy_outside_the_window_is_a_new_first_and_old_sightings_expire() -> None:
+    seen = sightings()
+    assert seen.first_of(KEY.decode(), "a", 0.0) is None
+    four_days = 4 * 24 * 3600.0
+    assert seen.first_of(KEY.decode(), "b", four_days) is None
+    assert seen.first_of(KEY.decode(), "c", four_days + 60) == "b"
+    assert seen.expire(now=four_days + 7 * 24 * 3600.0) == 1
+
+
+async def test_the_stage_marks_only_copies_and_asks_the_processes_once_per_batch() -> None:
+    marker = Marker()
+    stage = Dedupe(sightings(), cast(EnrichmentProcesses, marker))
+    other = enriched("z", key=b"text:other")
+    work = batch(enriched("a"), other, enriched("b"), enriched("c"))
+
+    await stage(work)
+
+    values = [item.enriched.value for item in work.items]
+    assert values == [b"a", b"z", b"b copy of a", b"c copy of a"]
+    assert marker.calls == 1
+
+
+async def test_a_batch_without_copies_costs_no_round_trip() -> None:
+    marker = Marker()
+    stage = Dedupe(sightings(), cast(EnrichmentProcesses, marker))
+    await stage(batch(enriched("a"), enriched("z", key=b"text:other")))
+    assert marker.calls == 0

@@ -9,7 +9,16 @@ from scipy.stats import poisson
 
 from common.routing.config import Department, DigestSchedule, SpikeSettings
 from devkit.events import example_enriched
-from pipelines.steps.spikes import SpikeTick, assess, poisson_tail, spike_alert, ticks, window_of
+from pipelines.steps.spikes import (
+    HOUR,
+    SpikeTick,
+    assess,
+    merge_ticks,
+    poisson_tail,
+    spike_alert,
+    ticks,
+    window_of,
+)
 from schemas.codec import decode, encode
 from schemas.models import Alert, Topic
 
@@ -135,3 +144,17 @@ def test_one_alert_id_per_ward_topic_and_hour() -> None:
     assert spike_alert(next_hour, verdict, WASTE, SETTINGS, NOW).alert_id != alert.alert_id
     other_ward = tick.model_copy(update={"ward_code": "E05013603"})
     assert spike_alert(other_ward, verdict, WASTE, SETTINGS, NOW).alert_id != alert.alert_id
+
+
+def test_a_batch_sends_one_tick_per_ward_topic_and_hour_counting_the_rest() -> None:
+    hour = 1_800_000_000.0 - 1_800_000_000.0 % HOUR
+    a = SpikeTick(council="E09000014", ward_code="E05013602", topic="waste", at=hour + 10)
+    b = SpikeTick(council="E09000014", ward_code="E05013602", topic="parks", at=hour + 20)
+    later = a.model_copy(update={"at": hour + HOUR + 5})
+    merged = merge_ticks([a, b, a.model_copy(update={"at": hour + 900}), later, a])
+    assert [(t.topic, t.at, t.count) for t in merged] == [
+        ("waste", hour + 10, 3),
+        ("parks", hour + 20, 1),
+        ("waste", hour + HOUR + 5, 1),
+    ]
+    assert SpikeTick.decode(merged[0].encode()).count == 3

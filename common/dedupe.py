@@ -3,6 +3,10 @@
 A mention's dedupe key is its canonical external link when it has one (news
 shared on several platforms), otherwise a hash of its normalised text when
 the text is long enough that two people are unlikely to write it alike.
+
+Ingestion keys ``mentions.raw.v1`` by :func:`partition_key`, so copies of one link
+or text land in one partition and meet in the worker that owns it; the worker
+checks :func:`partition_of` to notice records some other producer keyed otherwise.
 """
 
 from __future__ import annotations
@@ -11,9 +15,12 @@ import hashlib
 import re
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
+from kafka.partitioner.default import murmur2
+
 from schemas.models import Mention
 
 MIN_WORDS_FOR_TEXT_MATCH = 6
+DEDUPE_PREFIXES = ("link:", "text:")
 _URL = re.compile(r"https?://[^\s<>\"')\]]+", re.IGNORECASE)
 _HANDLE = re.compile(r"(?<!\w)[@#][\w.]+")
 _NON_WORD = re.compile(r"[^\w]+")
@@ -64,3 +71,20 @@ def dedupe_key(mention: Mention) -> str | None:
     if len(words) < MIN_WORDS_FOR_TEXT_MATCH:
         return None
     return "text:" + hashlib.sha256(" ".join(words).encode()).hexdigest()[:24]
+
+
+def partition_key(mention: Mention) -> bytes:
+    """The Kafka key of a raw mention: its dedupe key, or its id when it has none."""
+    return (dedupe_key(mention) or mention.mention_id).encode()
+
+
+def is_dedupe_key(key: bytes | str) -> bool:
+    """True when ``key`` is a dedupe key (copies must meet under it), not a plain mention id."""
+    text = key.decode("utf-8", "replace") if isinstance(key, bytes) else key
+    return text.startswith(DEDUPE_PREFIXES)
+
+
+def partition_of(key: bytes, partitions: int) -> int:
+    """The partition Kafka's default partitioner (murmur2, as Java, aiokafka and kafka-python
+    use it) gives ``key`` among ``partitions``."""
+    return int(murmur2(key) & 0x7FFFFFFF) % partitions

@@ -1,0 +1,1 @@
+"""The worker's per-batch stages (:class:`pipelines.batch.Stage`), declared in ``pipelines.app``."""
