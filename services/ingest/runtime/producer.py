@@ -1,6 +1,8 @@
 """THE Kafka producer wrapper of ingestion (kafka-python, blocking; call it from one thread).
 
-Contract: mentions are keyed by ``mention_id`` with value ``schemas.codec.encode``;
+Contract: mentions are keyed by :func:`common.dedupe.partition_key` (the dedupe key, so
+copies of one link or text share a partition and the worker that owns it marks
+them; else ``mention_id``) with value ``schemas.codec.encode``;
 dead letters go to ``<topic>.dlq`` with origin/error headers; :meth:`flush` raises
 :class:`ProduceError` if any send since the last flush failed. With a
 ``transactional_id`` the producer writes each page (mentions + dead letters +
@@ -19,6 +21,7 @@ from kafka import KafkaProducer
 from kafka.codec import has_lz4
 from kafka.errors import KafkaError
 
+from common.dedupe import partition_key
 from common.settings import KafkaSettings
 from schemas.codec import encode
 from schemas.deadletter import dead_letter, dead_letter_headers, dlq_topic, encode_dead_letter
@@ -94,7 +97,7 @@ class MentionProducer:
     def send_mention(self, mention: Mention) -> None:
         """Queue one mention (validated by the codec: raises ContractError before sending)."""
         value = encode(mention)
-        self._send(self.topics.mentions, mention.mention_id.encode(), value, None)
+        self._send(self.topics.mentions, partition_key(mention), value, None)
 
     def send_dead_letter(
         self, raw: bytes, error: BaseException, *, source: str, key: bytes | None = None
