@@ -29,6 +29,7 @@ from typing import Any
 from elasticsearch import Elasticsearch
 from kafka import KafkaProducer
 
+from common.dedupe import partition_key
 from common.topics import ensure_topics
 from devkit import corpus
 from devkit.stack import stack_env, stack_pids
@@ -128,7 +129,7 @@ def run(burst: int, trickle: int, rate: float, warmup: int, processes: int) -> d
             # Warm-up: the model loads and the JVMs (Kafka, Elasticsearch) compile their hot
             # paths before the clock starts, as in a worker that has been running a while.
             for m in warm:
-                producer.send(topic, key=m.mention_id.encode(), value=encode(m))
+                producer.send(topic, key=partition_key(m), value=encode(m))
             producer.flush()
             wait_for(lambda: es_count(es, alias), lambda n: n >= warmup, 900, "warm-up")
 
@@ -137,7 +138,7 @@ def run(burst: int, trickle: int, rate: float, warmup: int, processes: int) -> d
             enrich_before = {i: cpu_seconds(w.pid, children=True) for i, w in enumerate(workers)}
             started = time.perf_counter()
             for m in burst_set:
-                producer.send(topic, key=m.mention_id.encode(), value=encode(m))
+                producer.send(topic, key=partition_key(m), value=encode(m))
             producer.flush()
             wait_for(lambda: es_count(es, alias), lambda n: n >= warmup + burst, 900, "burst")
             burst_seconds = time.perf_counter() - started
@@ -161,7 +162,7 @@ def run(burst: int, trickle: int, rate: float, warmup: int, processes: int) -> d
                 now = time.perf_counter()
                 while pending and now >= next_send:
                     m = pending.pop(0)
-                    producer.send(topic, key=m.mention_id.encode(), value=encode(m))
+                    producer.send(topic, key=partition_key(m), value=encode(m))
                     producer.flush()
                     sent_at[m.mention_id] = time.perf_counter()
                     next_send += interval

@@ -69,7 +69,7 @@ def _dlq(topic_name: str, stage: str) -> DeadLetterer:
 
 STAGES: tuple[Stage, ...] = (
     Reroute(topics.raw, settings.partitions),
-    Dedupe(sightings, enrichment),
+    Dedupe(sightings, pipeline.tables.first_seen.changelog_topic, enrichment),
     SkipErased(erased),
     Index(es, settings.index_prefix, _dlq("enriched_dlq", "index")),
     Publish(topics, _dlq("enriched_dlq", "route")),

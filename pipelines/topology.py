@@ -57,9 +57,10 @@ class Topics:
 class Tables:
     """State with changelogs (internal topics ``<app>-<table>-changelog``)."""
 
-    first_seen: TableT[str, Any]
-    """Dedupe: first sighting per dedupe key. Written by key (``use_partitioner``), which is
-    how mentions.raw.v1 is partitioned, so the table stays with the raw partition it serves."""
+    first_seen: TableT[bytes, bytes]
+    """Dedupe: first sighting per dedupe key, keys and values raw bytes. Its changelog records
+    are keyed by the dedupe key's own bytes, exactly as mentions.raw.v1 is, so they land in
+    the partition of the raw records they serve and move with it."""
     spike_counts: Any
     """Hourly counts per spike tick key, in tumbling windows (sharded by the tick's partition)."""
 
@@ -85,6 +86,8 @@ def create_app(settings: PipelineSettings) -> Pipeline:
         datadir=str(settings.datadir),
         topic_partitions=settings.partitions,
         producer_acks=-1,
+        # A batch's enriched mentions (~2 KB each) go out in a few requests, not one per 16 KB.
+        producer_max_batch_size=512 * 1024,
         consumer_auto_offset_reset="earliest",
         web_port=settings.web_port,
         web_host="127.0.0.1",
@@ -115,7 +118,13 @@ def create_app(settings: PipelineSettings) -> Pipeline:
     )
     tables = Tables(
         first_seen=app.Table(
-            "dedupe-first-seen", default=None, partitions=settings.partitions, use_partitioner=True
+            "dedupe-sightings",
+            default=None,
+            partitions=settings.partitions,
+            use_partitioner=True,
+            # bytes: raw serializers, not Faust's json ('"text:…"' hashes to another partition)
+            key_type=bytes,
+            value_type=bytes,
         ),
         spike_counts=app.Table("spike-counts", default=int, partitions=settings.partitions)
         .tumbling(HOUR, expires=timedelta(hours=SPIKE_TABLE_HOURS))

@@ -1,18 +1,24 @@
 """Copies across sources: the first sighting of a link or text stays, later ones are marked.
 
-The table holds the first sighting per dedupe key (changelogged, so it survives
-restarts and moves with its partition). A later mention under the same key
-within the window is a copy: the enrichment processes mark it ``duplicate_of``
-the first and route it again (it alerts under the first's alert id, so a
-department hears of it once). A redelivered mention is not its own copy.
+The table holds the first sighting per dedupe key. mentions.raw.v1 is keyed by
+that key, so all sightings of a key are read by the worker that owns its
+partition; the table's changelog is keyed the same way, so on a rebalance the
+sightings move with the partition. A later mention under the same key within
+the window is a copy: the enrichment processes mark it ``duplicate_of`` the
+first and route it again (it alerts under the first's alert id, so a department
+hears of it once). A redelivered mention is not its own copy.
+
+The stage writes the table's store and produces its changelog records itself,
+as part of the batch: the records are durable before the batch is acknowledged,
+and the hot path skips Faust's per-key changelog machinery.
 """
 
 from __future__ import annotations
 
 import logging
 from datetime import timedelta
-from typing import Any
 
+import faust
 from faust.types import TableT
 
 from common.dedupe import is_dedupe_key
@@ -23,45 +29,73 @@ from schemas.deadletter import Failure
 log = logging.getLogger(__name__)
 
 
-class FirstSightings:
-    """First sighting per dedupe key, in a Faust table written by key."""
+def _sighting(mention_id: str, at: float) -> bytes:
+    return f"{mention_id} {at!r}".encode()
 
-    def __init__(self, table: TableT[str, Any], window: timedelta) -> None:
+
+def _parse(value: bytes | None) -> tuple[str, float] | None:
+    try:
+        ident, at = (value or b"").decode().split(" ")
+        return ident, float(at)
+    except ValueError:  # not a sighting this version wrote: as if absent
+        return None
+
+
+class FirstSightings:
+    """First sighting per dedupe key: ``key → b"<mention id> <epoch seconds>"``."""
+
+    def __init__(self, table: TableT[bytes, bytes], window: timedelta) -> None:
         self._table = table
         self._window = window.total_seconds()
 
-    def first_of(self, key: str, mention_id: str, at: float) -> str | None:
-        """The mention this one (created at epoch ``at``) duplicates, or None (and then it
-        becomes the first)."""
+    def sight(self, key: bytes, mention_id: str, at: float) -> tuple[str | None, bytes | None]:
+        """``(first, record)``: the mention this one (created at epoch ``at``) duplicates, or
+        None; and the value to log to the changelog when this one became the first."""
         if not is_dedupe_key(key):
-            return None
-        first = self._table.get(key)
-        if first and first["id"] != mention_id and abs(at - first["at"]) <= self._window:
-            return str(first["id"])
-        if not first or first["id"] != mention_id:
-            self._table[key] = {"id": mention_id, "at": at}
-        return None
+            return None, None
+        store = self._table.data
+        first = _parse(store.get(key))
+        if first and first[0] != mention_id and abs(at - first[1]) <= self._window:
+            return first[0], None
+        if first and first[0] == mention_id:
+            return None, None  # a redelivery, or an edit: still the first
+        record = _sighting(mention_id, at)
+        store[key] = record
+        return None, record
 
     def expire(self, now: float) -> int:
-        """Forget sightings older than twice the window; return how many."""
-        old = [k for k, v in self._table.items() if now - v["at"] > 2 * self._window]
+        """Forget sightings older than twice the window (through the table: it logs the
+        deletions); return how many."""
+        old = [
+            key
+            for key, value in self._table.data.items()
+            if (seen := _parse(value)) is None or now - seen[1] > 2 * self._window
+        ]
         for key in old:
             del self._table[key]
         return len(old)
 
 
 class Dedupe:
-    """Stage: mark copies ``duplicate_of`` their first sighting."""
+    """Stage: mark copies ``duplicate_of`` their first sighting; log new first sightings."""
 
-    def __init__(self, sightings: FirstSightings, enrichment: EnrichmentProcesses) -> None:
+    def __init__(
+        self,
+        sightings: FirstSightings,
+        changelog: faust.TopicT,
+        enrichment: EnrichmentProcesses,
+    ) -> None:
         self._sightings = sightings
+        self._changelog = changelog
         self._enrichment = enrichment
 
     async def __call__(self, batch: Batch) -> None:
         copies: list[tuple[int, str]] = []
         for slot, item in enumerate(batch.items):
             e = item.enriched
-            first = self._sightings.first_of(e.key.decode(), e.mention_id, e.created_at)
+            first, record = self._sightings.sight(e.key, e.mention_id, e.created_at)
+            if record is not None:
+                await batch.produce(self._changelog, e.key, record)
             if first:
                 copies.append((slot, first))
         if not copies:

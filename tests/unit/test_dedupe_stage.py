@@ -1,11 +1,13 @@
-"""The dedupe stage: first sightings stay as they are, later copies are marked by the processes."""
+"""The dedupe stage: first sightings stay as they are and are logged, later copies are marked."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+import asyncio
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
+import faust
 from faust.types import EventT
 
 from pipelines.batch import Batch, Item
@@ -17,9 +19,16 @@ NOW = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)
 KEY = b"text:0123456789abcdef"
 
 
-def sightings() -> FirstSightings:
-    table: dict[str, Any] = {}
-    return FirstSightings(cast(Any, table), timedelta(hours=72))
+class Table(dict[bytes, bytes]):
+    """What the stage uses of a Faust table: its store, and deletion through the table."""
+
+    @property
+    def data(self) -> dict[bytes, bytes]:
+        return self
+
+
+def sightings(table: Table | None = None) -> FirstSightings:
+    return FirstSightings(cast(Any, Table() if table is None else table), timedelta(hours=72))
 
 
 def enriched(mention_id: str, *, key: bytes = KEY, at: float = 1_000_000.0) -> Enriched:
@@ -49,48 +58,81 @@ class Marker:
         ]
 
 
-def batch(*items: Enriched) -> Batch:
+@dataclass
+class Producer:
+    sent: list[tuple[str, bytes | None, bytes | None]] = field(default_factory=list)
+
+    async def send(
+        self, topic: str, key: bytes, value: bytes, *args: object
+    ) -> asyncio.Future[None]:
+        self.sent.append((topic, key, value))
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        done.set_result(None)
+        return done
+
+
+@dataclass
+class App:
+    producer: Producer = field(default_factory=Producer)
+
+
+class Changelog:
+    def get_topic_name(self) -> str:
+        return "changelog"
+
+
+def batch(app: App, *items: Enriched) -> Batch:
     event = cast(EventT[bytes], object())
-    return Batch(cast(Any, None), [event] * len(items), [Item(event, e) for e in items], NOW, 1)
+    return Batch(cast(Any, app), [event] * len(items), [Item(event, e) for e in items], NOW, 1)
 
 
 def test_first_sighting_then_copy_then_redelivery() -> None:
     seen = sightings()
-    assert seen.first_of(KEY.decode(), "a", 100.0) is None
-    assert seen.first_of(KEY.decode(), "b", 200.0) == "a"
-    assert seen.first_of(KEY.decode(), "a", 100.0) is None  # a redelivery is not its own copy
+    first, record = seen.sight(KEY, "a", 100.0)
+    assert first is None and record == b"a 100.0"
+    assert seen.sight(KEY, "b", 200.0) == ("a", None)
+    assert seen.sight(KEY, "a", 100.0) == (None, None)  # a redelivery is not its own copy
 
 
 def test_mentions_without_a_dedupe_key_never_meet() -> None:
     seen = sightings()
-    assert seen.first_of("0123abcd", "a", 100.0) is None
-    assert seen.first_of("0123abcd", "b", 100.0) is None
+    assert seen.sight(b"0123abcd", "a", 100.0) == (None, None)
+    assert seen.sight(b"0123abcd", "b", 100.0) == (None, None)
 
 
 def test_a_copy_outside_the_window_is_a_new_first_and_old_sightings_expire() -> None:
-    seen = sightings()
-    assert seen.first_of(KEY.decode(), "a", 0.0) is None
+    table = Table()
+    seen = sightings(table)
+    assert seen.sight(KEY, "a", 0.0)[0] is None
     four_days = 4 * 24 * 3600.0
-    assert seen.first_of(KEY.decode(), "b", four_days) is None
-    assert seen.first_of(KEY.decode(), "c", four_days + 60) == "b"
-    assert seen.expire(now=four_days + 7 * 24 * 3600.0) == 1
+    assert seen.sight(KEY, "b", four_days)[0] is None
+    assert seen.sight(KEY, "c", four_days + 60)[0] == "b"
+    table[b"text:old"] = b"z 0.0"
+    table[b"text:junk"] = b"written by an older version"
+    assert seen.expire(now=four_days + 3 * 24 * 3600.0) == 2
+    assert list(table) == [KEY]
 
 
-async def test_the_stage_marks_only_copies_and_asks_the_processes_once_per_batch() -> None:
-    marker = Marker()
-    stage = Dedupe(sightings(), cast(EnrichmentProcesses, marker))
+async def test_the_stage_marks_copies_logs_first_sightings_and_asks_the_processes_once() -> None:
+    marker, app = Marker(), App()
+    stage = Dedupe(sightings(), cast(faust.TopicT, Changelog()), cast(EnrichmentProcesses, marker))
     other = enriched("z", key=b"text:other")
-    work = batch(enriched("a"), other, enriched("b"), enriched("c"))
+    work = batch(app, enriched("a"), other, enriched("b"), enriched("c"))
 
     await stage(work)
+    await work.durable()
 
     values = [item.enriched.value for item in work.items]
     assert values == [b"a", b"z", b"b copy of a", b"c copy of a"]
     assert marker.calls == 1
+    assert app.producer.sent == [
+        ("changelog", KEY, b"a 1000000.0"),
+        ("changelog", b"text:other", b"z 1000000.0"),
+    ]
 
 
 async def test_a_batch_without_copies_costs_no_round_trip() -> None:
     marker = Marker()
-    stage = Dedupe(sightings(), cast(EnrichmentProcesses, marker))
-    await stage(batch(enriched("a"), enriched("z", key=b"text:other")))
+    stage = Dedupe(sightings(), cast(faust.TopicT, Changelog()), cast(EnrichmentProcesses, marker))
+    await stage(batch(App(), enriched("a"), enriched("z", key=b"text:other")))
     assert marker.calls == 0
