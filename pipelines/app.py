@@ -43,6 +43,9 @@ from pipelines.steps.erasure import TombstoneSettings, tombstone_guard
 from pipelines.topology import TopologyError, check_topics, create_app
 
 log = logging.getLogger(__name__)
+# A line per bulk request (several a second) and per dead node retry say nothing the
+# stages do not: the Index stage and the bulk writer log waits and refusals themselves.
+logging.getLogger("elastic_transport").setLevel(logging.ERROR)
 
 settings = load_settings(PipelineSettings)
 try:

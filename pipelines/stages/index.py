@@ -9,15 +9,29 @@ never take are dead-lettered with the reason it gave.
 
 from __future__ import annotations
 
+import logging
 from datetime import UTC, datetime
 
 from elasticsearch import AsyncElasticsearch
 
 from common.bulk import BulkIndexer, Doc
 from common.elastic import install_templates_async, monthly_index
-from common.retry import FOREVER, retry_async
+from common.retry import FOREVER, Retryable, retry_async
 from pipelines.batch import Batch, Item
 from pipelines.deadletters import DeadLetterer
+
+log = logging.getLogger(__name__)
+
+
+def _waiting(attempt: int, error: Retryable, wait: float) -> None:
+    # One line when the wait starts, then a reminder now and again: not one per attempt.
+    if attempt in (0, 5) or attempt % 20 == 0:
+        log.warning(
+            "Elasticsearch unreachable, indexing waits (attempt %d, next in %.1fs): %s",
+            attempt + 1,
+            wait,
+            error,
+        )
 
 
 class IndexingRejected(Exception):
@@ -39,7 +53,11 @@ class Index:
 
     async def __call__(self, batch: Batch) -> None:
         if not self._templates:
-            await retry_async(lambda: install_templates_async(self._client, self._prefix), FOREVER)
+            await retry_async(
+                lambda: install_templates_async(self._client, self._prefix),
+                FOREVER,
+                on_retry=_waiting,
+            )
             self._templates = True
         docs: list[Doc[Item]] = [
             Doc(
