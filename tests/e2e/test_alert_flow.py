@@ -17,6 +17,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from email.policy import default as default_policy
@@ -108,6 +109,59 @@ def body(msg: EmailMessage, kind: str) -> str:
     return str(part.get_content()).replace("\r\n", "\n")
 
 
+@contextmanager
+def worker_and_notifier(
+    worker: Worker, smtp_port: int, tmp_path: Path
+) -> Iterator[list[subprocess.Popen[bytes]]]:
+    """The worker and the notifier (sending to the test's SMTP server) running; both stopped after."""
+    notifier_env = {
+        **worker.env,
+        "EARSHOT_SMTP_HOST": "127.0.0.1",
+        "EARSHOT_SMTP_PORT": str(smtp_port),
+        "EARSHOT_SMTP_SECURITY": "none",
+        "EARSHOT_HTTP_PORT": "0",
+        "EARSHOT_KIBANA_URL": KIBANA,
+        "EARSHOT_QUIET_HOURS": "false",  # so the test passes at any hour of the day
+    }
+    with (tmp_path / "notifier.log").open("wb") as notifier_log:
+        worker.start()
+        notifier = subprocess.Popen(
+            [sys.executable, "-m", "services.notifier"],
+            env=notifier_env,
+            cwd=ROOT,
+            stdout=notifier_log,
+            stderr=subprocess.STDOUT,
+        )
+        assert worker.process is not None
+        try:
+            yield [worker.process, notifier]
+        finally:
+            worker.stop()
+            notifier.terminate()
+            try:
+                notifier.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                notifier.kill()
+                notifier.wait(timeout=30)
+
+
+def wait_for_mail(
+    folder: MailFolder, count: int, processes: list[subprocess.Popen[bytes]], logs: list[Path]
+) -> None:
+    """Wait for ``count`` emails; fail with the processes' logs if one exits or none come."""
+    try:
+        wait_for(
+            lambda: (len(messages(folder)), [p.poll() for p in processes]),
+            lambda seen: seen[0] >= count or any(code is not None for code in seen[1]),
+            300,
+            f"{count} emails (or a process that exited)",
+        )
+        assert all(p.poll() is None for p in processes), "a process exited"
+    except AssertionError as exc:
+        text = "\n".join(p.read_text(errors="replace")[-3000:] for p in logs)
+        raise AssertionError(f"{exc}\n{text}") from exc
+
+
 def test_replayed_posts_reach_the_owning_inboxes_once_and_no_one_else(
     kafka_bootstrap: str,
     es_url: str,
@@ -133,51 +187,10 @@ def test_replayed_posts_reach_the_owning_inboxes_once_and_no_one_else(
     producer.close()
 
     worker = Worker(kafka_bootstrap, es_url, unique_prefix, tmp_path)
-    notifier_env = {
-        **worker.env,
-        "EARSHOT_SMTP_HOST": "127.0.0.1",
-        "EARSHOT_SMTP_PORT": str(smtp_port),
-        "EARSHOT_SMTP_SECURITY": "none",
-        "EARSHOT_HTTP_PORT": "0",
-        "EARSHOT_KIBANA_URL": KIBANA,
-        "EARSHOT_QUIET_HOURS": "false",  # so the test passes at any hour of the day
-    }
-    with (tmp_path / "notifier.log").open("wb") as notifier_log:
-        worker.start()
-        notifier = subprocess.Popen(
-            [sys.executable, "-m", "services.notifier"],
-            env=notifier_env,
-            cwd=ROOT,
-            stdout=notifier_log,
-            stderr=subprocess.STDOUT,
-        )
-        assert worker.process is not None
-        processes = [worker.process, notifier]
-        try:
-            try:
-                wait_for(
-                    lambda: (len(messages(folder)), [p.poll() for p in processes]),
-                    lambda seen: seen[0] >= 2 or seen[1] != [None, None],
-                    300,
-                    "two emails (or a process that exited)",
-                )
-                assert all(p.poll() is None for p in processes), "a process exited"
-            except AssertionError as exc:
-                logs = "\n".join(
-                    p.read_text(errors="replace")[-3000:]
-                    for p in (worker.log_path, tmp_path / "notifier.log")
-                )
-                raise AssertionError(f"{exc}\n{logs}") from exc
-            time.sleep(8)  # room for a wrong or repeated email to arrive
-            got = messages(folder)
-        finally:
-            worker.stop()
-            notifier.terminate()
-            try:
-                notifier.wait(timeout=60)
-            except subprocess.TimeoutExpired:
-                notifier.kill()
-                notifier.wait(timeout=30)
+    with worker_and_notifier(worker, smtp_port, tmp_path) as processes:
+        wait_for_mail(folder, 2, processes, [worker.log_path, tmp_path / "notifier.log"])
+        time.sleep(8)  # room for a wrong or repeated email to arrive
+        got = messages(folder)
 
     by_rcpt = {tuple(entry["rcpt_tos"]): msg for entry, msg in got}
     assert sorted(by_rcpt) == sorted([(HIGHWAYS,), tuple(LIBRARIES)]), [
