@@ -10,6 +10,8 @@ import sys
 from pathlib import Path
 from typing import BinaryIO
 
+from kafka.admin import KafkaAdminClient
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -22,7 +24,9 @@ def free_port() -> int:
 class Worker:
     """``faust -A <app> worker`` with a per-test prefix, datadir and log file.
 
-    ``app`` is the module holding the Faust app: the whole pipeline by default.
+    ``app`` is the module holding the Faust app: the whole pipeline by default. Each
+    Worker is a static group member named after its prefix and work dir
+    (:attr:`instance_id`), so a restart takes its partitions straight back.
     """
 
     def __init__(
@@ -36,6 +40,7 @@ class Worker:
         **env: str,
     ) -> None:
         self.app = app
+        self.instance_id = env.get("EARSHOT_WORKER_INSTANCE_ID", f"{prefix}{workdir.name}")
         self.log_path = workdir / "worker.log"
         self.env = {
             **os.environ,
@@ -46,6 +51,7 @@ class Worker:
             "EARSHOT_INDEX_PREFIX": f"{prefix}earshot",
             "EARSHOT_DATADIR": str(workdir / "faust"),
             "EARSHOT_WEB_PORT": str(free_port()),
+            "EARSHOT_WORKER_INSTANCE_ID": self.instance_id,
             "HF_HUB_OFFLINE": "1",
             "TRANSFORMERS_OFFLINE": "1",
             **env,
@@ -94,3 +100,19 @@ class Worker:
 
     def log_tail(self, chars: int = 4000) -> str:
         return self.log_path.read_text(errors="replace")[-chars:] if self.log_path.exists() else ""
+
+
+def group_assignment(bootstrap: str, group: str, topic: str) -> dict[str, set[int]]:
+    """Partitions of ``topic`` each member of consumer group ``group`` holds now, by the
+    member's static instance id (its member id when it has none)."""
+    admin = KafkaAdminClient(bootstrap_servers=bootstrap, client_id="earshot-devkit")
+    try:
+        described = admin.describe_groups([group]).get(group) or {}
+    finally:
+        admin.close()
+    held: dict[str, set[int]] = {}
+    for member in described.get("members", []):
+        name = member.get("group_instance_id") or member["member_id"]
+        assigned = (member.get("member_assignment") or {}).get("assigned_partitions", [])
+        held[name] = {p for t in assigned if t["topic"] == topic for p in t["partitions"]}
+    return held

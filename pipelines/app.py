@@ -57,7 +57,7 @@ except TopologyError as exc:
 pipeline = create_app(settings)
 app, topics = pipeline.app, pipeline.topics
 rules = watch_rules(app, settings)  # reloaded on change and on SIGHUP
-enrichment = EnrichmentProcesses.start(settings)
+enrichment = EnrichmentProcesses.spawn(settings)  # loads while the worker joins its group
 erased = tombstone_guard(load_settings(TombstoneSettings))  # one per worker, shared
 es = async_es_client(settings)
 sightings = FirstSightings(

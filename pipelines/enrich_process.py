@@ -26,7 +26,7 @@ import os
 import threading
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import BrokenExecutor, ProcessPoolExecutor
+from concurrent.futures import BrokenExecutor, Future, ProcessPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TypeVar
@@ -110,7 +110,10 @@ class EnrichmentProcesses:
 
     def __init__(self, settings: PipelineSettings) -> None:
         self._settings = settings
+        self._started = time.monotonic()
         self._pool = self._spawn()
+        self._ready = False
+        self._asked = self._ask_ready()
 
     def _spawn(self) -> ProcessPoolExecutor:
         # spawn, not fork: the worker has threads (Kafka clients, the event loop's executor).
@@ -121,23 +124,47 @@ class EnrichmentProcesses:
             initargs=(self._settings, os.getpid()),
         )
 
+    def _ask_ready(self) -> list[Future[int]]:
+        return [self._pool.submit(_ready) for _ in range(self._settings.enrichment_processes())]
+
+    @classmethod
+    def spawn(cls, settings: PipelineSettings) -> EnrichmentProcesses:
+        """Start the children loading and return at once; :meth:`ready` waits for them.
+
+        A worker joins its group and recovers its tables while the models load.
+        """
+        return cls(settings)
+
     @classmethod
     def start(cls, settings: PipelineSettings) -> EnrichmentProcesses:
         """Start the children and wait until each has loaded; raise with the reason if not."""
-        started = time.monotonic()
         processes = cls(settings)
-        wanted = settings.enrichment_processes()
-        ready: set[int] = set()
-        while len(ready) < wanted:  # the pool starts children on demand: ask until all answer
-            calls = [processes._pool.submit(_ready) for _ in range(wanted)]
-            ready |= {call.result() for call in calls}
-        log.info(
-            "enrichment: %d process(es) of %d model thread(s) ready in %.1fs",
-            wanted,
-            settings.threads_per_enrichment_process(),
-            time.monotonic() - started,
-        )
+        processes.wait_ready()
         return processes
+
+    def wait_ready(self) -> None:
+        """Block until every child has loaded; RuntimeError with the reason if one cannot."""
+        if self._ready:
+            return
+        wanted = self._settings.enrichment_processes()
+        ready: set[int] = set()
+        while True:  # the pool starts children on demand: ask until all answer
+            ready |= {call.result() for call in self._asked}
+            if len(ready) >= wanted:
+                break
+            self._asked = self._ask_ready()
+        self._ready = True
+        log.info(
+            "enrichment: %d process(es) of %d model thread(s) ready %.1fs after they started",
+            wanted,
+            self._settings.threads_per_enrichment_process(),
+            time.monotonic() - self._started,
+        )
+
+    async def ready(self) -> None:
+        """:meth:`wait_ready` without blocking the event loop."""
+        if not self._ready:
+            await asyncio.to_thread(self.wait_ready)
 
     async def enrich(
         self, payloads: Sequence[bytes], now: datetime, rules_generation: int

@@ -42,7 +42,7 @@ class PipelineSettings(KafkaSettings, ElasticsearchSettings):
     worker_instance_id: str | None = None
     """Static group membership (Kafka ``group.instance.id``), unique per worker and stable across
     its restarts: a restarted worker takes its partitions straight back. None: dynamic."""
-    session_timeout_seconds: float = Field(default=10.0, ge=6.0)
+    session_timeout_seconds: float = Field(default=8.0, ge=6.0)
     """How long the group waits for a silent worker before its partitions move (broker min 6 s)."""
     heartbeat_interval_seconds: float = Field(default=1.0, gt=0)
     shutdown_grace_seconds: float = Field(default=8.0, gt=0)

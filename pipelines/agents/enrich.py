@@ -66,6 +66,10 @@ class HotPath:
 
     async def run(self, stream: faust.StreamT[bytes]) -> None:
         """The agent body: never returns while the stream runs."""
+        try:
+            await self._enrichment.ready()  # the models load while the worker joins its group
+        except Exception as exc:
+            stop_worker(f"enrichment processes could not start: {exc}", EXIT_ENRICHMENT_DIED)
         queue: asyncio.Queue[_InFlight] = asyncio.Queue(maxsize=self._depth)
         applier = asyncio.ensure_future(self._apply_in_order(queue, stream))
         # noack_take: events are acknowledged by _apply_in_order, after their output is durable.

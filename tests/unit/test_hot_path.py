@@ -59,6 +59,9 @@ class SlowFirstBatch:
     def __init__(self) -> None:
         self.calls = 0
 
+    async def ready(self) -> None:
+        return None
+
     async def enrich(self, payloads: Sequence[bytes], now: datetime, gen: int) -> list[Outcome]:
         self.calls += 1
         await asyncio.sleep(0.2 if self.calls == 1 else 0.0)
