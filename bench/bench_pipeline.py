@@ -29,12 +29,12 @@ from typing import Any
 from elasticsearch import Elasticsearch
 from kafka import KafkaProducer
 
-from common.dedupe import partition_key
+from common.dedupe import partition_key, partition_of
 from common.topics import ensure_topics
 from devkit import corpus
 from devkit.stack import stack_env, stack_pids
 from devkit.waiting import es_count, wait_for
-from devkit.worker import Worker
+from devkit.worker import Worker, group_assignment
 from pipelines.enrichment.sentiment import sentiment_text
 from pipelines.sentiment import default_model_dir
 from pipelines.sentiment.classifier import SentimentClassifier
@@ -104,6 +104,7 @@ def visible_ids(es: Elasticsearch, alias: str) -> set[str]:
 
 
 def run(burst: int, trickle: int, rate: float, warmup: int, processes: int) -> dict[str, Any]:
+    load_at_start = os.getloadavg()
     env = stack_env()
     kafka, es_url = env["EARSHOT_KAFKA_BOOTSTRAP"], env["EARSHOT_ES_URL"]
     prefix = f"bench{uuid.uuid4().hex[:8]}-"
@@ -133,6 +134,8 @@ def run(burst: int, trickle: int, rate: float, warmup: int, processes: int) -> d
             producer.flush()
             wait_for(lambda: es_count(es, alias), lambda n: n >= warmup, 900, "warm-up")
 
+            group = f"{prefix}{PipelineSettings().app_id}"
+            held_before = group_assignment(kafka, group, topic)
             pids = {**stack_pids(), **{f"worker{i}": w.pid for i, w in enumerate(workers)}}
             cpu_before = {name: cpu_seconds(pid) for name, pid in pids.items()}
             enrich_before = {i: cpu_seconds(w.pid, children=True) for i, w in enumerate(workers)}
@@ -142,6 +145,8 @@ def run(burst: int, trickle: int, rate: float, warmup: int, processes: int) -> d
             producer.flush()
             wait_for(lambda: es_count(es, alias), lambda n: n >= warmup + burst, 900, "burst")
             burst_seconds = time.perf_counter() - started
+            held_after = group_assignment(kafka, group, topic)
+            load_after_burst = os.getloadavg()
             cpu_ms = {
                 name: round((cpu_seconds(pid) - cpu_before[name]) * 1000 / burst, 2)
                 for name, pid in pids.items()
@@ -178,8 +183,28 @@ def run(burst: int, trickle: int, rate: float, warmup: int, processes: int) -> d
             producer.close()
     latencies = sorted(seen_at[m] - sent_at[m] for m in seen_at)
     es.close()
+    partitions = PipelineSettings().partitions
+    per_partition = [0] * partitions
+    for m in burst_set:
+        per_partition[partition_of(partition_key(m), partitions)] += 1
+    shares = {
+        f"worker{i}": {
+            "partitions_at_burst_start": sorted(held_before.get(w.instance_id, set())),
+            "partitions_at_burst_end": sorted(held_after.get(w.instance_id, set())),
+            "share_of_burst": round(
+                sum(per_partition[p] for p in held_before.get(w.instance_id, set())) / burst, 3
+            ),
+        }
+        for i, w in enumerate(workers)
+    }
     return {
-        "machine": {"arch": platform.machine(), "python": platform.python_version()},
+        "machine": {
+            "arch": platform.machine(),
+            "python": platform.python_version(),
+            "cores": os.cpu_count(),
+            "load_average_1_5_15_at_start": [round(x, 2) for x in load_at_start],
+            "load_average_1_5_15_after_burst": [round(x, 2) for x in load_after_burst],
+        },
         "worker": {
             "processes": processes,
             "enrichment_processes_each": PipelineSettings().enrichment_processes(),
@@ -196,6 +221,14 @@ def run(burst: int, trickle: int, rate: float, warmup: int, processes: int) -> d
             "mentions_per_s": round(burst / burst_seconds, 1),
         },
         "cpu_ms_per_mention": cpu_ms,
+        "worker_cpu_ms_per_mention_outside_enrichment": round(
+            sum(cpu_ms[f"worker{i}"] for i in range(len(workers))), 2
+        ),
+        "enrichment_cpu_ms_per_mention": round(
+            sum(cpu_ms[f"worker{i}_enrichment_processes"] for i in range(len(workers))), 2
+        ),
+        "worker_shares": shares,
+        "burst_per_partition": per_partition,
         "ratio_end_to_end_vs_sentiment_step": round((burst / burst_seconds) / ceiling, 3),
         "latency": {
             "rate_per_s": rate,
