@@ -126,7 +126,16 @@ def run(burst: int, trickle: int, rate: float, warmup: int, processes: int) -> d
         for worker in workers:
             (Path(tmp) / f"w{workers.index(worker)}").mkdir()
             worker.start()
+        group = f"{prefix}{PipelineSettings().app_id}"
         try:
+            # Every worker holds partitions before anything is timed: a worker that joins late
+            # (its models still loading) leaves the others the whole burst.
+            wait_for(
+                lambda: group_assignment(kafka, group, topic),
+                lambda held: len(held) == processes and all(held.values()),
+                600,
+                "every worker holding partitions",
+            )
             # Warm-up: the model loads and the JVMs (Kafka, Elasticsearch) compile their hot
             # paths before the clock starts, as in a worker that has been running a while.
             for m in warm:
@@ -134,7 +143,6 @@ def run(burst: int, trickle: int, rate: float, warmup: int, processes: int) -> d
             producer.flush()
             wait_for(lambda: es_count(es, alias), lambda n: n >= warmup, 900, "warm-up")
 
-            group = f"{prefix}{PipelineSettings().app_id}"
             held_before = group_assignment(kafka, group, topic)
             pids = {**stack_pids(), **{f"worker{i}": w.pid for i, w in enumerate(workers)}}
             cpu_before = {name: cpu_seconds(pid) for name, pid in pids.items()}
