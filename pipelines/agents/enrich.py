@@ -13,9 +13,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import Sequence
 from datetime import UTC, datetime
-from typing import cast
 
 import faust
 from faust.types import EventT
@@ -23,6 +22,7 @@ from faust.types import EventT
 from common.deadletters import DeadLetterLimitReached
 from common.retry import RetriesExhausted
 from common.routing.reload import Reloading
+from pipelines.agents.streams import unacked_batches
 from pipelines.batch import Batch, Item, Stage
 from pipelines.deadletters import (
     EXIT_ENRICHMENT_DIED,
@@ -72,12 +72,8 @@ class HotPath:
             stop_worker(f"enrichment processes could not start: {exc}", EXIT_ENRICHMENT_DIED)
         queue: asyncio.Queue[_InFlight] = asyncio.Queue(maxsize=self._depth)
         applier = asyncio.ensure_future(self._apply_in_order(queue, stream))
-        # noack_take: events are acknowledged by _apply_in_order, after their output is durable.
-        # noack_take yields events (typed as values in Faust).
-        batches = cast(
-            AsyncIterator[Sequence[EventT[bytes]]],
-            cast(faust.Stream[bytes], stream).noack_take(self._batch_max, self._batch_seconds),
-        )
+        # Events are acknowledged by _apply_in_order, once their output is durable.
+        batches = unacked_batches(stream, self._batch_max, self._batch_seconds)
         try:
             async for events in batches:
                 now, generation = datetime.now(UTC), self._rules.generation

@@ -21,10 +21,16 @@ def event_batches(
     return cast(faust.Stream[bytes], stream).take_events(size, within)
 
 
-def key_text(event: EventT[bytes]) -> str:
-    """The event's key as text ("" when it has none)."""
-    key = event.key
-    return key.decode("utf-8", "replace") if isinstance(key, bytes) else ""
+def unacked_batches(
+    stream: faust.StreamT[bytes], size: int, within: float
+) -> AsyncIterator[Sequence[EventT[bytes]]]:
+    """Batches like :func:`event_batches`, but nothing is acknowledged for the caller: it
+    acknowledges each event itself (``stream.ack``) once the event's output is durable."""
+    # noack_take yields the events themselves, though Faust types them as values.
+    return cast(
+        AsyncIterator[Sequence[EventT[bytes]]],
+        cast(faust.Stream[bytes], stream).noack_take(size, within),
+    )
 
 
 def bytes_topic(
