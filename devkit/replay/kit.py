@@ -4,6 +4,7 @@ an in-process service on the real Kafka, a real service subprocess, committed re
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import subprocess
 import sys
@@ -87,6 +88,11 @@ def wait_for_topic(bootstrap: str, topic: str, timeout_s: float = 30.0) -> None:
             time.sleep(0.2)
     finally:
         consumer.close()
+
+
+def mention_ids(records: list[Record]) -> list[bytes]:
+    """The mention id of each record (copies of one text share a Kafka key, not an id)."""
+    return [str(json.loads(value)["mention_id"]).encode() for _, value, _ in records]
 
 
 def read_committed(bootstrap: str, topic: str, timeout_s: float = 30.0) -> list[Record]:
@@ -181,16 +187,16 @@ class Harness:
     async def records(self, topic: str) -> list[Record]:
         return await asyncio.to_thread(read_committed, self.bootstrap, topic)
 
-    async def wait_for_keys(self, count: int, within_s: float = 60) -> list[bytes | None]:
-        """Committed mention keys once at least ``count`` distinct ones are on the topic."""
+    async def wait_for_mention_ids(self, count: int, within_s: float = 60) -> list[bytes]:
+        """Ids of the committed mentions, one per record, once ``count`` distinct ones are there."""
         deadline = time.monotonic() + within_s
-        keys: list[bytes | None] = []
+        ids: list[bytes] = []
         while time.monotonic() < deadline:
-            keys = [k for k, _, _ in await self.records(self.topics.mentions)]
-            if len(set(keys)) >= count:
-                return keys
+            ids = mention_ids(await self.records(self.topics.mentions))
+            if len(set(ids)) >= count:
+                return ids
             await asyncio.sleep(0.3)
-        raise AssertionError(f"only {len(set(keys))} of {count} mentions arrived in {within_s}s")
+        raise AssertionError(f"only {len(set(ids))} of {count} mentions arrived in {within_s}s")
 
 
 def ingest_process(

@@ -45,7 +45,7 @@ async def test_search_paging_rate_limits_retries_and_dead_letters(
         )
         await harness.start([config])
         try:
-            keys = await harness.wait_for_keys(state.total, within_s=50)
+            keys = await harness.wait_for_mention_ids(state.total, within_s=50)
             dead = await harness.records(harness.topics.dead_letters)
             records = await harness.records(harness.topics.mentions)
         finally:
@@ -78,7 +78,7 @@ async def test_firehose_prefilters_batches_edits_and_reconnects(
         await harness.start([config])
         edits = sum(1 for p in state.items if p.index % 7 == 2)
         try:
-            await harness.wait_for_keys(state.total, within_s=50)
+            await harness.wait_for_mention_ids(state.total, within_s=50)
             records = await harness.records(harness.topics.mentions)
             for _ in range(50):  # an edit is the same key again: wait for the records
                 if len(records) >= state.total + edits:

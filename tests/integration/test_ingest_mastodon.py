@@ -42,7 +42,7 @@ async def test_timeline_paging_quota_waits_retries_and_dead_letters(
     with ReplayServer(make_app(state)) as base:
         await harness.start([config.model_copy(update={"servers": (base,)})])
         try:
-            keys = await harness.wait_for_keys(sum(expected.values()), within_s=120)
+            keys = await harness.wait_for_mention_ids(sum(expected.values()), within_s=120)
             dead = await harness.records(harness.topics.dead_letters)
             records = await harness.records(harness.topics.mentions)
         finally:
@@ -75,7 +75,7 @@ async def test_streaming_reconnects_backfills_and_edits_update_the_same_mention(
         )
         await harness.start([config])
         try:
-            keys = await harness.wait_for_keys(len(state.expected("haringey")), within_s=90)
+            keys = await harness.wait_for_mention_ids(len(state.expected("haringey")), within_s=90)
             records = await harness.records(harness.topics.mentions)
             metrics = harness.service.metrics
         finally:

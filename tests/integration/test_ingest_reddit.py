@@ -59,7 +59,7 @@ async def test_listings_oauth_paging_rate_limits_retries_and_a_deleted_anchor(
         )
         await harness.start([config])
         try:
-            keys = await harness.wait_for_keys(state.total + comments, within_s=50)
+            keys = await harness.wait_for_mention_ids(state.total + comments, within_s=50)
             dead = await harness.records(harness.topics.dead_letters)
             records = await harness.records(harness.topics.mentions)
         finally:

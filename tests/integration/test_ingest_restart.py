@@ -18,19 +18,20 @@ import pytest
 from common.topics import ensure_topics
 from devkit.replay import mastodon, rss
 from devkit.replay.faults import FaultPlan
-from devkit.replay.kit import ingest_process, read_committed
+from devkit.replay.kit import ingest_process, mention_ids, read_committed
 from devkit.replay.server import ReplayServer
 
 pytestmark = pytest.mark.integration
 
 
-def mention_keys(bootstrap: str, prefix: str) -> list[bytes | None]:
-    return [k for k, _, _ in read_committed(bootstrap, f"{prefix}mentions.raw.v1")]
+def mention_keys(bootstrap: str, prefix: str) -> list[bytes]:
+    """The mention id of every committed raw record (the Kafka key is the dedupe key)."""
+    return mention_ids(read_committed(bootstrap, f"{prefix}mentions.raw.v1"))
 
 
-def wait_keys(bootstrap: str, prefix: str, count: int, timeout: float) -> list[bytes | None]:
+def wait_keys(bootstrap: str, prefix: str, count: int, timeout: float) -> list[bytes]:
     deadline = time.monotonic() + timeout
-    keys: list[bytes | None] = []
+    keys: list[bytes] = []
     while time.monotonic() < deadline:
         keys = mention_keys(bootstrap, prefix)
         if len(set(keys)) >= count:

@@ -34,7 +34,7 @@ async def test_feeds_grow_with_retries_rate_limits_dead_letters_and_parking(
     with ReplayServer(make_app(state)) as base:
         await harness.start([rss_config(base, (*GOOD, "malformed.xml", "gone.xml"))])
         try:
-            keys = await harness.wait_for_keys(24 * len(GOOD))
+            keys = await harness.wait_for_mention_ids(24 * len(GOOD))
             dead = await harness.records(harness.topics.dead_letters)
             metrics = harness.service.metrics
             port = harness.service.bound_port
@@ -74,7 +74,7 @@ async def test_conditional_get_sends_validators_and_304_produces_nothing(
     with ReplayServer(make_app(state)) as base:
         await harness.start([rss_config(base, ("georss.xml",), interval=0.05)])
         try:
-            await harness.wait_for_keys(6)
+            await harness.wait_for_mention_ids(6)
             before = state.faults.counts["georss.xml"]
             await asyncio.sleep(1.0)
             keys = [k for k, _, _ in await harness.records(harness.topics.mentions)]

@@ -47,7 +47,7 @@ async def test_recent_search_paging_quota_waits_retries_and_dead_letters(
         )
         await harness.start([config])
         try:
-            keys = await harness.wait_for_keys(len(expected), within_s=50)
+            keys = await harness.wait_for_mention_ids(len(expected), within_s=50)
             dead = await harness.records(harness.topics.dead_letters)
             records = await harness.records(harness.topics.mentions)
         finally:
