@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from common.settings import ElasticsearchSettings, KafkaSettings
 
@@ -41,12 +41,17 @@ class PipelineSettings(KafkaSettings, ElasticsearchSettings):
 
     worker_instance_id: str | None = None
     """Static group membership (Kafka ``group.instance.id``), unique per worker and stable across
-    its restarts: a restarted worker takes its partitions straight back. None: dynamic."""
+    its restarts: a restarted worker takes its partitions straight back. None or "": dynamic."""
     session_timeout_seconds: float = Field(default=8.0, ge=6.0)
     """How long the group waits for a silent worker before its partitions move (broker min 6 s)."""
     heartbeat_interval_seconds: float = Field(default=1.0, gt=0)
     shutdown_grace_seconds: float = Field(default=8.0, gt=0)
     """After SIGTERM, the worker exits by this time even if a dependency holds a batch."""
+
+    @field_validator("worker_instance_id")
+    @classmethod
+    def _empty_is_dynamic(cls, value: str | None) -> str | None:
+        return value or None
 
     @model_validator(mode="after")
     def _heartbeat_within_session(self) -> PipelineSettings:
