@@ -11,23 +11,20 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
-from pipelines.locality.extras import CAPS, PLACE_FIRST, STRICT, GbExtras, StopWords
+from pipelines.locality.extras import (
+    CAPS,
+    PLACE_FIRST,
+    STRICT,
+    GbExtras,
+    StopWords,
+    all_generic,
+)
 from pipelines.locality.lexicon import Entry, Lexicon
-from pipelines.locality.normalise import fold_name, word_set
+from pipelines.locality.lexicon_landmarks import add_landmarks
+from pipelines.locality.normalise import fold_name
 from pipelines.locality.profile import CouncilProfile, NamedArea
 from pipelines.locality.tables import Tables
 
-# Words that alone make no place name ("West End", "Town", "Park Central").
-GENERIC_TOKENS = word_set(
-    "north south east west central centre city town village park and the of st saint upper "
-    "lower new old rural urban with on in ward end green hill hills common abbey castle "
-    "priory church valley vale river riverside harbour market bridge heath forest wood "
-    "woods lane road street beach bay coast coastal station university college docks quay "
-    "marsh meadows grange manor court gardens garden square mount high low mid great little "
-    "cross hall moor field fields farm lake lakes island islands port bank chapel cathedral "
-    "top bottom inner outer jubilee victoria royal queens kings district minster palace "
-    "wharf parade broadway terrace crescent close drive place row walk way"
-)
 WEIGHTS = {
     "council": 0.85,
     "ward": 0.8,
@@ -39,6 +36,7 @@ WEIGHTS = {
     "elsewhere": 0.85,
 }
 OTHER_WARD_WEIGHT = 0.6  # other councils' ward names: weaker than a town's name
+NATIONWIDE_WARD_WEIGHT = 0.75  # nationwide every ward is someone's: nearly a town's weight
 DEPLOYMENT_BOOST = 4.0
 PROFILE_PRIOR = 10.0 * DEPLOYMENT_BOOST
 SHARED_PRIOR = 15.0  # a shared name's other council: beats PROFILE_PRIOR only with support there
@@ -53,12 +51,6 @@ EARTH_RADIUS_KM = 6371.0
 def population_prior(population: int) -> float:
     """Prior of a place by size: square root, so a city is not 100x a town."""
     return math.sqrt(max(population, 0) + 400) / 10.0
-
-
-def all_generic(name: str, stop: StopWords) -> bool:
-    """Every word of ``name`` is a generic word ("West End", "The Saints")."""
-    key = fold_name(name)
-    return stop.tier(key) > 0 or all(t in GENERIC_TOKENS or stop.tier(t) > 0 for t in key.split())
 
 
 def place_tier(name: str, population: int, deployment: bool, stop: StopWords) -> int:
@@ -84,16 +76,26 @@ def council_names(name: str) -> list[str]:
 
 
 def build_lexicon(
-    tables: Tables, profiles: Sequence[CouncilProfile], extras: GbExtras, stop: StopWords
+    tables: Tables,
+    profiles: Sequence[CouncilProfile],
+    extras: GbExtras,
+    stop: StopWords,
+    nationwide: bool = False,
 ) -> Lexicon:
-    """Assemble every key the tagger matches, then freeze the automaton."""
+    """Assemble every key the tagger matches, then freeze the automaton.
+
+    ``nationwide`` loads every council's wards (not only the deployment's and its
+    neighbours') and favours no council: the profiles' curated names still count.
+    """
     lex = Lexicon()
-    ours = {tables.council_index(p.code) for p in profiles}
+    ours = set() if nationwide else {tables.council_index(p.code) for p in profiles}
+    boost = 1.0 if nationwide else DEPLOYMENT_BOOST
     for profile in profiles:
-        _add_profile(lex, tables, profile, tables.council_index(profile.code))
-    _add_councils(lex, tables, ours, stop)
-    _add_wards(lex, tables, ours, stop)
+        _add_profile(lex, tables, profile, tables.council_index(profile.code), boost)
+    _add_councils(lex, tables, {tables.council_index(p.code) for p in profiles}, stop)
+    _add_wards(lex, tables, ours, stop, nationwide)
     _add_places(lex, tables, ours, stop)
+    add_landmarks(lex, tables, stop)
     _add_extras(lex, tables, extras)
     _add_abroad(lex, tables)
     for key, tier in stop.tiers.items():
@@ -105,14 +107,16 @@ def build_lexicon(
     return lex
 
 
-def _add_profile(lex: Lexicon, tables: Tables, profile: CouncilProfile, council: int) -> None:
+def _add_profile(
+    lex: Lexicon, tables: Tables, profile: CouncilProfile, council: int, boost: float
+) -> None:
     ward_index = {area.code: i for i, area in enumerate(tables.wards)}
     own = Entry(
         "council",
         profile.name,
         council,
         weight=WEIGHTS["council"],
-        prior=COUNCIL_PRIOR * DEPLOYMENT_BOOST,
+        prior=COUNCIL_PRIOR * boost,
         deployment=True,
         explicit=True,
     )
@@ -160,15 +164,31 @@ def _add_profile(lex: Lexicon, tables: Tables, profile: CouncilProfile, council:
         lex.add((item.name, *item.also), entry)
 
 
-def _add_councils(lex: Lexicon, tables: Tables, ours: set[int], stop: StopWords) -> None:
+def _add_councils(lex: Lexicon, tables: Tables, profiled: set[int], stop: StopWords) -> None:
+    towns = _town_names(tables)
     for i, area in enumerate(tables.councils):
-        if i in ours:
+        if i in profiled:
             continue
         names = council_names(area.name)
         entry = Entry("council", area.name, i, weight=WEIGHTS["council"], prior=COUNCIL_PRIOR)
         bare = [names[0], names[1], *([area.welsh] if area.welsh else [])]
-        lex.add(bare, entry, tier=stop.tier(fold_name(names[1])))
+        tier = stop.tier(fold_name(names[1]))
+        bare_key = fold_name(names[1])
+        if area.code.startswith("E07") and " " not in bare_key and bare_key not in towns.get(i, ()):
+            # A district named for no town ("Waverley", "Rother", "Hart") is also a station,
+            # a river or a word: bare, it needs a locative word or support.
+            tier = max(tier, PLACE_FIRST)
+        lex.add(bare, entry, tier=tier)
         lex.add(names[2:], entry)  # "Reading Council" is never a generic word
+
+
+def _town_names(tables: Tables) -> dict[int, set[str]]:
+    """Folded GeoNames place names per council."""
+    out: dict[int, set[str]] = {}
+    for place in tables.places:
+        if place.council >= 0:
+            out.setdefault(place.council, set()).add(fold_name(place.name))
+    return out
 
 
 def neighbours(tables: Tables, ours: set[int], within_km: float = NEIGHBOUR_KM) -> set[int]:
@@ -188,13 +208,16 @@ def neighbours(tables: Tables, ours: set[int], within_km: float = NEIGHBOUR_KM) 
     return out
 
 
-def _add_wards(lex: Lexicon, tables: Tables, ours: set[int], stop: StopWords) -> None:
+def _add_wards(
+    lex: Lexicon, tables: Tables, ours: set[int], stop: StopWords, nationwide: bool
+) -> None:
     # Ward names matter where they compete with ours: the deployment's councils and
-    # their neighbours. Far-off wards (8k of them) would double the automaton for little.
-    nearby = neighbours(tables, ours)
+    # their neighbours; nationwide, every council's.
+    nearby = None if nationwide else neighbours(tables, ours)
+    other_weight = NATIONWIDE_WARD_WEIGHT if nationwide else OTHER_WARD_WEIGHT
     for i, area in enumerate(tables.wards):
         deployment = area.council in ours
-        if area.council not in nearby:
+        if nearby is not None and area.council not in nearby:
             continue
         generic = all_generic(area.name, stop)
         if generic and not deployment:
@@ -205,15 +228,16 @@ def _add_wards(lex: Lexicon, tables: Tables, ours: set[int], stop: StopWords) ->
             area.name,
             area.council,
             wards=(i,),
-            weight=WEIGHTS["ward"] if deployment else OTHER_WARD_WEIGHT,
+            weight=WEIGHTS["ward"] if deployment else other_weight,
             prior=3.0 * (DEPLOYMENT_BOOST if deployment else 1.0),
             deployment=deployment,
+            lat=area.lat,
+            lon=area.lon,
         )
         tier = STRICT if generic else (CAPS if single and not deployment else 0)
-        # Hashtag forms and "... ward" only for our own wards: 8k other wards x variants
-        # would double the automaton for names nobody hashtags.
-        lex.add([area.name], entry, tier=tier, joined=deployment)
-        if deployment:
+        # Hashtag forms and "... ward" for our own wards, or every ward nationwide.
+        lex.add([area.name], entry, tier=tier, joined=deployment or nationwide)
+        if deployment or nationwide:
             lex.add([f"{area.name} ward"], entry)  # "Park ward" is never a generic word
 
 
@@ -236,6 +260,8 @@ def _add_places(lex: Lexicon, tables: Tables, ours: set[int], stop: StopWords) -
         )
         tier = place_tier(place.name, place.population, deployment, stop)
         lex.add([place.name], entry, tier=tier, joined=deployment or place.population >= 10000)
+        for welsh in place.welsh:  # "Brynbuga" is Usk: as plain as the English name
+            lex.add([welsh], entry, tier=place_tier(welsh, place.population, deployment, stop))
 
 
 def _add_extras(lex: Lexicon, tables: Tables, extras: GbExtras) -> None:
