@@ -145,10 +145,11 @@ def _assign_places(
 
 
 def _assign_landmarks(tree: cKDTree, postcodes: _Postcodes) -> dict[str, list[Any]]:
-    """Stations, stops and hill tops with the council and ward of the postcodes around them.
+    """Stations, stops and hill tops with the council and ward of the postcode nearest them.
 
-    A station takes the ward most postcodes within 250 m share (else none); a hill
-    top only a council (summits sit on boundaries and far from any address).
+    A station is a point: it lies in its nearest postcode's council and ward. A hill
+    top gets the council most of its 8 nearest postcodes share, and no ward (summits
+    sit on boundaries, far from any address).
     """
     rows, council, ward = postcodes.geo_rows, postcodes.council, postcodes.ward
     items = [(s.name, s.kind, s.lat, s.lon, 0) for s in landmarks.stations()]
@@ -163,18 +164,15 @@ def _assign_landmarks(tree: cKDTree, postcodes: _Postcodes) -> dict[str, list[An
     cols: dict[str, list[Any]] = {k: [] for k in ("names", "kinds", "lat", "lon", "council", "ward", "rank")}
     points = unit_vectors(np.array([[i[2], i[3]] for i in items]))
     dist, nearest = tree.query(points, k=8)
-    for item, point, d, near in zip(items, points, dist, nearest, strict=True):
+    for item, d, near in zip(items, dist, nearest, strict=True):
         name, kind, lat, lon, rank = item
         limit = 8000.0 if kind == "hill" else 2000.0
         if d[0] * EARTH_RADIUS_M > limit:
             continue  # Northern Ireland, offshore, or far from any address
-        c_idx = Counter(council[rows[near]].tolist()).most_common(1)[0][0]
-        w_idx = -1
-        if kind != "hill":
-            close = rows[tree.query_ball_point(point, 250.0 / EARTH_RADIUS_M)]
-            close = close if len(close) else rows[near[:1]]
-            best_w, n_w = Counter(ward[close].tolist()).most_common(1)[0]
-            w_idx = best_w if n_w / len(close) >= 0.6 else -1
+        if kind == "hill":
+            c_idx, w_idx = Counter(council[rows[near]].tolist()).most_common(1)[0][0], -1
+        else:
+            c_idx, w_idx = int(council[rows[near[0]]]), int(ward[rows[near[0]]])
         for key, value in zip(cols, (name, kind, round(lat, 5), round(lon, 5), c_idx, w_idx, rank), strict=True):
             cols[key].append(value)
     return cols

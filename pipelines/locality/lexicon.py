@@ -37,6 +37,13 @@ FOCUS_TAILS = frozenset(
         ("here", "at"),
     }
 )
+# A name followed by one of these is being used as a place ("Reading town centre").
+PLACE_AFTER = word_set(
+    "town city village station seafront promenade harbour pier beach market bypass interchange "
+    "high residents council hospital library leisure quay marina"
+)
+# A name right after these is a river, not the town ("the river Medway", "Afon Wysg").
+RIVER_BEFORE = word_set("river afon")
 # A name followed by one of these is a street named after it ("Oxford Road" in Manchester).
 # ("walk", "close", "parade" are left out: "Tottenham Marshes walk", "close to Leeds".)
 STREET_SUFFIXES = word_set(
@@ -211,7 +218,12 @@ class Lexicon:
             if info is None or (not info.street_like and _street_follows(text, o_end)):
                 continue
             before = low[max(0, start - 16) : start].split()
+            if before and before[-1] in RIVER_BEFORE:
+                continue
             locative = bool(before) and before[-1] in LOCATIVES
+            if not locative and end < size and low[end] == " ":
+                cut = low.find(" ", end + 1)
+                locative = low[end + 1 : cut if cut > 0 else size] in PLACE_AFTER
             focus = len(before) >= 2 and (before[-2], before[-1]) in FOCUS_TAILS
             after_name = not info.ours and not hashtag and _after_name(text, o_start, last_end)
             capitalised = hashtag or (_capital(text, o_start, info.key) and not shouting)

@@ -9,6 +9,7 @@ unless the post says otherwise.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Sequence
 
 from pipelines.locality.extras import (
@@ -20,50 +21,38 @@ from pipelines.locality.extras import (
     all_generic,
 )
 from pipelines.locality.lexicon import Entry, Lexicon
+from pipelines.locality.lexicon_areas import (
+    DEPLOYMENT_BOOST,
+    WEIGHTS,
+    add_places,
+    add_wards,
+    population_prior,
+)
 from pipelines.locality.lexicon_landmarks import add_landmarks
 from pipelines.locality.normalise import fold_name
 from pipelines.locality.profile import CouncilProfile, NamedArea
 from pipelines.locality.tables import Tables
 
-WEIGHTS = {
-    "council": 0.85,
-    "ward": 0.8,
-    "alias": 0.85,
-    "landmark": 0.85,
-    "street": 0.8,
-    "community_area": 0.85,
-    "place": 0.75,
-    "elsewhere": 0.85,
-}
-OTHER_WARD_WEIGHT = 0.6  # other councils' ward names: weaker than a town's name
-NATIONWIDE_WARD_WEIGHT = 0.75  # nationwide every ward is someone's: nearly a town's weight
-DEPLOYMENT_BOOST = 4.0
 PROFILE_PRIOR = 10.0 * DEPLOYMENT_BOOST
 SHARED_PRIOR = 15.0  # a shared name's other council: beats PROFILE_PRIOR only with support there
 COUNCIL_PRIOR = 60.0  # council names: above most namesakes abroad (Camden NJ, Reading PA)
 EXPLICIT_PRIOR = 1000.0  # curated "this name means exactly that" entries
-HOME_BIAS = 2.0  # GB places over namesakes abroad: the stream is about UK councils
+ABROAD_SCALE = 0.5  # a namesake abroad needs context to beat a GB place of similar size
 BIG_ABROAD = 500_000  # foreign places this big are matched even without a GB namesake
 NEIGHBOUR_KM = 40.0  # other councils' ward names are matched within this distance of ours
 EARTH_RADIUS_KM = 6371.0
 
 
-def population_prior(population: int) -> float:
-    """Prior of a place by size: square root, so a city is not 100x a town."""
-    return math.sqrt(max(population, 0) + 400) / 10.0
-
-
-def place_tier(name: str, population: int, deployment: bool, stop: StopWords) -> int:
-    """Tier for a GeoNames place: stop-list, all-generic names, small places elsewhere."""
-    key = fold_name(name)
-    tier = stop.tier(key) or (STRICT if all_generic(name, stop) else 0)
-    if not deployment:
-        # Hamlets and villages elsewhere share names with people and things ("Cosby", "Hoo").
-        if population < 1000:
-            tier = max(tier, PLACE_FIRST)
-        elif population < 10000 and " " not in key:
-            tier = max(tier, CAPS)
-    return tier
+COUNCIL_SUFFIXES = (
+    "council",
+    "county council",
+    "borough council",
+    "city council",
+    "district council",
+    "county borough council",
+    "metropolitan borough council",
+    "city and county council",
+)
 
 
 def council_names(name: str) -> list[str]:
@@ -71,8 +60,18 @@ def council_names(name: str) -> list[str]:
     bare = name
     for prefix in ("The City of ", "City of ", "County of "):
         bare = bare.removeprefix(prefix)
-    suffixes = ("council", "county council", "borough council", "city council")
-    return [name, bare, *(f"{bare} {s}" for s in suffixes)]
+    return [name, bare, *(f"{bare} {s}" for s in COUNCIL_SUFFIXES)]
+
+
+def short_council_names(tables: Tables) -> dict[int, str]:
+    """"Kingston" for Kingston upon Thames, when no other council shortens to it."""
+    shorts: dict[str, list[int]] = {}
+    for i, area in enumerate(tables.councils):
+        bare = council_names(area.name)[1]
+        short = re.split(r" upon | on | in |-on-|-upon-| and ", bare)[0]
+        if short != bare:
+            shorts.setdefault(short, []).append(i)
+    return {found[0]: short for short, found in shorts.items() if len(found) == 1}
 
 
 def build_lexicon(
@@ -93,8 +92,8 @@ def build_lexicon(
     for profile in profiles:
         _add_profile(lex, tables, profile, tables.council_index(profile.code), boost)
     _add_councils(lex, tables, {tables.council_index(p.code) for p in profiles}, stop)
-    _add_wards(lex, tables, ours, stop, nationwide)
-    _add_places(lex, tables, ours, stop)
+    add_wards(lex, tables, ours, stop, None if nationwide else neighbours(tables, ours))
+    add_places(lex, tables, ours, stop)
     add_landmarks(lex, tables, stop)
     _add_extras(lex, tables, extras)
     _add_abroad(lex, tables)
@@ -166,6 +165,7 @@ def _add_profile(
 
 def _add_councils(lex: Lexicon, tables: Tables, profiled: set[int], stop: StopWords) -> None:
     towns = _town_names(tables)
+    shorts = short_council_names(tables)
     for i, area in enumerate(tables.councils):
         if i in profiled:
             continue
@@ -180,6 +180,9 @@ def _add_councils(lex: Lexicon, tables: Tables, profiled: set[int], stop: StopWo
             tier = max(tier, PLACE_FIRST)
         lex.add(bare, entry, tier=tier)
         lex.add(names[2:], entry)  # "Reading Council" is never a generic word
+        short = shorts.get(i)
+        if short:
+            lex.add([f"{short} {suffix}" for suffix in COUNCIL_SUFFIXES[:5]], entry)
 
 
 def _town_names(tables: Tables) -> dict[int, set[str]]:
@@ -208,62 +211,6 @@ def neighbours(tables: Tables, ours: set[int], within_km: float = NEIGHBOUR_KM) 
     return out
 
 
-def _add_wards(
-    lex: Lexicon, tables: Tables, ours: set[int], stop: StopWords, nationwide: bool
-) -> None:
-    # Ward names matter where they compete with ours: the deployment's councils and
-    # their neighbours; nationwide, every council's.
-    nearby = None if nationwide else neighbours(tables, ours)
-    other_weight = NATIONWIDE_WARD_WEIGHT if nationwide else OTHER_WARD_WEIGHT
-    for i, area in enumerate(tables.wards):
-        deployment = area.council in ours
-        if nearby is not None and area.council not in nearby:
-            continue
-        generic = all_generic(area.name, stop)
-        if generic and not deployment:
-            continue  # "Town", "Park", "West End" elsewhere: too common to mean anything
-        single = " " not in fold_name(area.name)
-        entry = Entry(
-            "ward",
-            area.name,
-            area.council,
-            wards=(i,),
-            weight=WEIGHTS["ward"] if deployment else other_weight,
-            prior=3.0 * (DEPLOYMENT_BOOST if deployment else 1.0),
-            deployment=deployment,
-            lat=area.lat,
-            lon=area.lon,
-        )
-        tier = STRICT if generic else (CAPS if single and not deployment else 0)
-        # Hashtag forms and "... ward" for our own wards, or every ward nationwide.
-        lex.add([area.name], entry, tier=tier, joined=deployment or nationwide)
-        if deployment or nationwide:
-            lex.add([f"{area.name} ward"], entry)  # "Park ward" is never a generic word
-
-
-def _add_places(lex: Lexicon, tables: Tables, ours: set[int], stop: StopWords) -> None:
-    for place in tables.places:
-        if place.name == "London":  # a region of 33 councils, not a council: see gb_extras
-            continue
-        deployment = place.council in ours
-        prior = population_prior(place.population) * max(place.council_share, 0.3)
-        entry = Entry(
-            "place",
-            place.name,
-            place.council,
-            wards=(place.ward,) if place.ward >= 0 else (),
-            weight=WEIGHTS["place"],
-            prior=prior * (DEPLOYMENT_BOOST if deployment else HOME_BIAS),
-            lat=place.lat,
-            lon=place.lon,
-            deployment=deployment,
-        )
-        tier = place_tier(place.name, place.population, deployment, stop)
-        lex.add([place.name], entry, tier=tier, joined=deployment or place.population >= 10000)
-        for welsh in place.welsh:  # "Brynbuga" is Usk: as plain as the English name
-            lex.add([welsh], entry, tier=place_tier(welsh, place.population, deployment, stop))
-
-
 def _add_extras(lex: Lexicon, tables: Tables, extras: GbExtras) -> None:
     for region in extras.regions:
         backs = frozenset(
@@ -289,6 +236,8 @@ def _add_extras(lex: Lexicon, tables: Tables, extras: GbExtras) -> None:
                 explicit=True,
             )
             lex.add((alias.name, *alias.also), entry)
+            # "Newcastle City Council", "Hull Council": the alias with a council's suffix.
+            lex.add([f"{alias.name} {suffix}" for suffix in COUNCIL_SUFFIXES[:5]], entry)
     for name in extras.abroad:
         lex.add([name], Entry("abroad", name, -1, prior=EXPLICIT_PRIOR, explicit=True))
 
@@ -311,6 +260,11 @@ def _add_abroad(lex: Lexicon, tables: Tables) -> None:
         if famous or overlaps:
             lex.add(
                 [name],
-                Entry("abroad", f"{name} ({country})", -1, prior=population_prior(population)),
+                Entry(
+                    "abroad",
+                    f"{name} ({country})",
+                    -1,
+                    prior=ABROAD_SCALE * population_prior(population),
+                ),
                 joined=False,
             )

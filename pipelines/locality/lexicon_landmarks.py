@@ -25,7 +25,14 @@ BARE_WEIGHT = 0.7
 STATION_PRIOR = 20.0  # beats a far council name only with support (Waverley, Edinburgh)
 HILL_PRIOR = 4.0
 _SUFFIXES = {
-    "station": ("station", "railway station", "train station", "rail station"),
+    "station": (
+        "station",
+        "railway station",
+        "train station",
+        "rail station",
+        "metro station",
+        "metro",
+    ),
     "tube": ("station", "tube", "tube station", "underground station", "dlr", "dlr station"),
     "tram": ("tram stop", "metrolink", "metrolink stop", "stop"),
 }
