@@ -40,7 +40,7 @@ FOCUS_TAILS = frozenset(
 # A name followed by one of these is being used as a place ("Reading town centre").
 PLACE_AFTER = word_set(
     "town city village station seafront promenade harbour pier beach market bypass interchange "
-    "high residents council hospital library leisure quay marina"
+    "high residents council hospital library leisure quay marina bridge"
 )
 # A name right after these is a river, not the town ("the river Medway", "Afon Wysg").
 RIVER_BEFORE = word_set("river afon")
@@ -57,6 +57,7 @@ MODIFIERS = word_set(
 )
 _SENTENCE_END = frozenset(".!?:;\"'(|-#@\n")
 NAN = float("nan")
+CAPS_TIER = 1  # pipelines.locality.extras.CAPS: names that need only a capital letter
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,10 +126,11 @@ class Lexicon:
     ) -> None:
         """Add ``entry`` under every variant of every name; ``tier`` says how generic it is.
 
-        ``joined`` adds the hashtag form ("#WoodGreen") of multi-word, non-generic names.
+        ``joined`` adds the hashtag form ("#WoodGreen") of multi-word names that need at
+        most a capital letter; it only ever matches a hashtag.
         """
         for name in names:
-            keys = name_variants(name, joined=joined and tier == 0, street=street)
+            keys = name_variants(name, joined=joined and tier <= CAPS_TIER, street=street)
             plain = name_variants(name, joined=False, street=street) if joined else keys
             for key in keys:
                 info = self.keys.get(key)

@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable
 
-from pipelines.locality.extras import CAPS, PLACE_FIRST, StopWords, all_generic
+from pipelines.locality.extras import CAPS, GENERIC_TOKENS, PLACE_FIRST, StopWords, all_generic
 from pipelines.locality.landmarks import bare_name
 from pipelines.locality.lexicon import Entry, Lexicon
 from pipelines.locality.normalise import fold_name
@@ -65,6 +65,9 @@ def _entry(mark: Landmark, label: str, weight: float, prior: float) -> Entry:
 
 def _add_station(lex: Lexicon, mark: Landmark, places: set[str], stop: StopWords) -> None:
     name = bare_name(mark.name)
+    curated = lex.keys.get(fold_name(name))
+    if curated is not None and any(e.explicit for e in curated.entries):
+        return  # a profile or the extras already say what this name means ("Tottenham Court Road")
     label = f"{name} station" if mark.kind != "tram" else f"{name} tram stop"
     full = _entry(mark, label, STATION_WEIGHT, STATION_PRIOR)
     lex.add([f"{name} {suffix}" for suffix in _SUFFIXES[mark.kind]], full, joined=False)
@@ -73,8 +76,11 @@ def _add_station(lex: Lexicon, mark: Landmark, places: set[str], stop: StopWords
         # "Manchester Oxford Road" -> "Oxford Road station"; never the bare "Oxford Road".
         rest = " ".join(words[1:])
         lex.add([f"{rest} {suffix}" for suffix in _SUFFIXES[mark.kind]], full, joined=False)
-    if fold_name(name) in places or all_generic(name, stop):
+    key = fold_name(name)
+    if key in places or all(w in GENERIC_TOKENS for w in key.split()):
         return  # the town itself is already a place; "Park", "Central" are no names
+    if len(words) == 1 and all_generic(name, stop):
+        return  # "Hope", "Battle": words first
     tier = CAPS if len(words) > 1 else PLACE_FIRST
     lex.add([name], _entry(mark, label, BARE_WEIGHT, STATION_PRIOR / 2), tier=tier)
 

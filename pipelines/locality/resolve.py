@@ -69,12 +69,20 @@ def _is_backdrop(entry: Entry) -> bool:
 
 
 def _score(
-    entry: Entry, support: dict[int, float], regions: dict[int, float], abroad: float
+    entry: Entry,
+    support: dict[int, float],
+    regions: dict[int, float],
+    abroad: float,
+    foreign: bool = False,
 ) -> float:
+    """Prior x support; ``foreign``: the name also means somewhere abroad."""
     if entry.kind == "abroad":
         return entry.prior * (1.0 + ABROAD_GAIN * abroad)
     if entry.council < 0:
         return entry.prior
+    if foreign and abroad:
+        # "Plymouth Rock in Massachusetts": a post set abroad makes GB namesakes less likely.
+        return _score(entry, support, regions, 0.0) / (1.0 + ABROAD_GAIN * abroad)
     backed = support.get(entry.council, 0.0)
     for other in entry.shared:
         backed = max(backed, 0.5 * support.get(other, 0.0))
@@ -92,8 +100,9 @@ def _settle(
     best: Entry | None = None
     best_score = -1.0
     by_council: dict[int, float] = {}
+    foreign = abroad > 0 and any(e.kind == "abroad" for e in clue.entries)
     for entry in clue.entries:
-        score = _score(entry, support, regions, abroad)
+        score = _score(entry, support, regions, abroad, foreign)
         key = -2 if _is_backdrop(entry) else entry.council
         if score > by_council.get(key, 0.0):
             by_council[key] = score
@@ -186,7 +195,29 @@ def resolve(clues: Sequence[Clue], text: str = "") -> Decision:
             _settle(clue, support, regions, abroad)
     if text and any(c.chosen is not None and c.chosen.kind == "abroad" for c in clues):
         _veto_before_abroad(clues, text)
+    if text and len(clues) > 1:
+        _contained_in(clues, text)
     return _decide(clues)
+
+
+def _contained_in(clues: Sequence[Clue], text: str) -> None:
+    """"Oxford Road in Manchester", "Lime Street in Liverpool": A in B puts A in B's council.
+
+    When A can mean somewhere in B's council it takes that meaning; when it cannot,
+    it is a namesake of something else (a street, a venue) and gives no council.
+    """
+    spanned = sorted((c for c in clues if c.span is not None), key=lambda c: c.span or (0, 0))
+    for inner, outer in itertools.pairwise(spanned):
+        if inner.chosen is None or outer.chosen is None or _is_backdrop(outer.chosen):
+            continue
+        assert inner.span is not None and outer.span is not None
+        if text[inner.span[1] : outer.span[0]].strip().lower() != "in":
+            continue
+        council = outer.chosen.council
+        if inner.chosen.council == council or _is_backdrop(inner.chosen):
+            continue
+        inside = [e for e in inner.entries if e.council == council]
+        inner.chosen = max(inside, key=lambda e: e.prior) if inside else None
 
 
 def _veto_before_abroad(clues: Sequence[Clue], text: str) -> None:
