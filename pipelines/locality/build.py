@@ -161,7 +161,9 @@ def _assign_landmarks(tree: cKDTree, postcodes: _Postcodes) -> dict[str, list[An
             (h[0], "hill", float(la), float(lo), h[3])
             for h, (la, lo) in zip(hills, latlon.tolist(), strict=True)
         ]
-    cols: dict[str, list[Any]] = {k: [] for k in ("names", "kinds", "lat", "lon", "council", "ward", "rank")}
+    cols: dict[str, list[Any]] = {
+        k: [] for k in ("names", "kinds", "lat", "lon", "council", "ward", "rank")
+    }
     points = unit_vectors(np.array([[i[2], i[3]] for i in items]))
     dist, nearest = tree.query(points, k=8)
     for item, d, near in zip(items, dist, nearest, strict=True):
@@ -173,7 +175,9 @@ def _assign_landmarks(tree: cKDTree, postcodes: _Postcodes) -> dict[str, list[An
             c_idx, w_idx = Counter(council[rows[near]].tolist()).most_common(1)[0][0], -1
         else:
             c_idx, w_idx = int(council[rows[near[0]]]), int(ward[rows[near[0]]])
-        for key, value in zip(cols, (name, kind, round(lat, 5), round(lon, 5), c_idx, w_idx, rank), strict=True):
+        for key, value in zip(
+            cols, (name, kind, round(lat, 5), round(lon, 5), c_idx, w_idx, rank), strict=True
+        ):
             cols[key].append(value)
     return cols
 

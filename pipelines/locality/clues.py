@@ -73,6 +73,12 @@ class PostcodeIndex:
                 self.tables.pc_xyz.astype(np.float64), balanced_tree=False, compact_nodes=False
             )
 
+    @property
+    def tree(self) -> Any:
+        """The KD-tree over the unit vectors of the postcodes with a position (built on demand)."""
+        self.warm()
+        return self._tree
+
     def nearest(self, lat: float, lon: float) -> PointFix:
         """Nearest postcode to (lat, lon) and the wards/councils within :data:`BOUNDARY_M`."""
         self.warm()

@@ -147,7 +147,9 @@ class _Resolver:
             if not points:
                 raise ValueError(f"no {kind} called {value!r}")
             centre = t.councils[council]
-            lat, lon = min(points, key=lambda p: (p[0] - centre.lat) ** 2 + (p[1] - centre.lon) ** 2)
+            lat, lon = min(
+                points, key=lambda p: (p[0] - centre.lat) ** 2 + (p[1] - centre.lon) ** 2
+            )
             return self.nearest(lat, lon)
         if kind == "ward":
             wards = [

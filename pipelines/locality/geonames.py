@@ -59,8 +59,8 @@ def welsh_forms(name: str, alternates: list[str]) -> tuple[str, ...]:
     """
     seen = {name.casefold()}
     out: list[str] = []
-    for alt in alternates:
-        alt = alt.strip()
+    for raw in alternates:
+        alt = raw.strip()
         if (
             len(alt) < (3 if " " in alt or "-" in alt else 5)
             or not alt[0].isupper()

@@ -164,8 +164,12 @@ class Lexicon:
             self._freeze(info)
             if info.joined:
                 # "#WoodGreen" is Wood Green; plain "woodgreen" only the village written so.
-                info.plain_view = self._view(info, [i not in info.joined for i in range(len(info.entries))])
-                info.joined_view = self._view(info, [i in info.joined for i in range(len(info.entries))])
+                info.plain_view = self._view(
+                    info, [i not in info.joined for i in range(len(info.entries))]
+                )
+                info.joined_view = self._view(
+                    info, [i in info.joined for i in range(len(info.entries))]
+                )
             self._order.append(info)
             self.automaton.add_word(info.key, (index, len(info.key)))
         self.automaton.make_automaton()

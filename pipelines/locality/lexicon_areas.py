@@ -66,7 +66,9 @@ def add_wards(
     """Ward names of the deployment's councils and ``nearby`` ones (None: every council)."""
     nationwide = nearby is None
     other_weight = NATIONWIDE_WARD_WEIGHT if nationwide else OTHER_WARD_WEIGHT
-    size = np.bincount(tables.pc_ward[tables.pc_ward >= 0].astype(np.int64), minlength=len(tables.wards))
+    size = np.bincount(
+        tables.pc_ward[tables.pc_ward >= 0].astype(np.int64), minlength=len(tables.wards)
+    )
     towns = {(p.council, fold_name(p.name)): p.population for p in tables.places}
     for i, area in enumerate(tables.wards):
         deployment = area.council in ours
@@ -78,7 +80,11 @@ def add_wards(
         key = fold_name(area.name)
         single = " " not in key
         # More addresses, more posts; a town of the same name in the council, more still.
-        prior = math.sqrt(size[i] / 100.0 + 1.0) + population_prior(towns.get((area.council, key), 0)) - 2.0
+        prior = (
+            math.sqrt(size[i] / 100.0 + 1.0)
+            + population_prior(towns.get((area.council, key), 0))
+            - 2.0
+        )
         entry = Entry(
             "ward",
             area.name,
@@ -123,7 +129,9 @@ def add_places(lex: Lexicon, tables: Tables, ours: set[int], stop: StopWords) ->
         # Hashtag forms only match "#CamelCase" hashtags, so every place can have one.
         lex.add([place.name], entry, tier=tier, joined=tier == 0)
         for welsh in place.welsh:  # "Brynbuga" is Usk: as plain as the English name
-            lex.add([welsh], entry, tier=place_tier(welsh, place.population, deployment, stop, True))
+            lex.add(
+                [welsh], entry, tier=place_tier(welsh, place.population, deployment, stop, True)
+            )
         short = _SHORTEN.sub("", place.name)
         if short != place.name and len(short) >= 4:
             # People write "Barrow" and "Stratford": weaker, and never alone when generic.
@@ -137,4 +145,8 @@ def add_places(lex: Lexicon, tables: Tables, ours: set[int], stop: StopWords) ->
                 lon=place.lon,
                 deployment=deployment,
             )
-            lex.add([short], brief, tier=max(CAPS, place_tier(short, place.population, deployment, stop, False)))
+            lex.add(
+                [short],
+                brief,
+                tier=max(CAPS, place_tier(short, place.population, deployment, stop, False)),
+            )

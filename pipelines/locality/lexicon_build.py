@@ -13,12 +13,10 @@ import re
 from collections.abc import Sequence
 
 from pipelines.locality.extras import (
-    CAPS,
     PLACE_FIRST,
     STRICT,
     GbExtras,
     StopWords,
-    all_generic,
 )
 from pipelines.locality.lexicon import Entry, Lexicon
 from pipelines.locality.lexicon_areas import (
@@ -64,11 +62,11 @@ def council_names(name: str) -> list[str]:
 
 
 def short_council_names(tables: Tables) -> dict[int, str]:
-    """"Kingston" for Kingston upon Thames, when no other council shortens to it."""
+    """ "Kingston" for Kingston upon Thames, when no other council shortens to it."""
     shorts: dict[str, list[int]] = {}
     for i, area in enumerate(tables.councils):
         bare = council_names(area.name)[1]
-        short = re.split(r" upon | on | in |-on-|-upon-| and ", bare)[0]
+        short = re.split(r" upon | on | in | under |-on-|-upon-|-under-| and ", bare)[0]
         if short != bare:
             shorts.setdefault(short, []).append(i)
     return {found[0]: short for short, found in shorts.items() if len(found) == 1}
@@ -149,6 +147,34 @@ def _add_profile(
                     kind, area.name, other, weight=WEIGHTS[kind] * 0.8, prior=SHARED_PRIOR
                 )
                 lex.add(area.all_names(), sibling, tier=tier, street=kind == "street")
+    for ward in profile.wards:
+        if ward.also and ward.code in ward_index:
+            # Names an officer added to a generated ward: its Welsh or local form.
+            entry = Entry(
+                "ward",
+                ward.name,
+                council,
+                wards=(ward_index[ward.code],),
+                weight=WEIGHTS["ward"],
+                prior=PROFILE_PRIOR,
+                deployment=True,
+                explicit=True,
+            )
+            lex.add(ward.also, entry)
+    for place in profile.places:
+        if place.also:
+            wards = (ward_index[place.ward],) if place.ward in ward_index else ()
+            entry = Entry(
+                "alias",
+                place.name,
+                council,
+                wards=wards,
+                weight=WEIGHTS["alias"],
+                prior=PROFILE_PRIOR,
+                deployment=True,
+                explicit=True,
+            )
+            lex.add(place.also, entry)
     for item in profile.elsewhere:
         target = tables.council_index(item.council) if item.council else -1
         kind = "elsewhere" if target >= 0 else "abroad"

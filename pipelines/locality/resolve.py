@@ -201,7 +201,7 @@ def resolve(clues: Sequence[Clue], text: str = "") -> Decision:
 
 
 def _contained_in(clues: Sequence[Clue], text: str) -> None:
-    """"Oxford Road in Manchester", "Lime Street in Liverpool": A in B puts A in B's council.
+    """ "Oxford Road in Manchester", "Lime Street in Liverpool": A in B puts A in B's council.
 
     When A can mean somewhere in B's council it takes that meaning; when it cannot,
     it is a namesake of something else (a street, a venue) and gives no council.

@@ -158,6 +158,20 @@ def _areas(raw: list[list[Any]]) -> tuple[Area, ...]:
     )
 
 
+def _place(row: list[Any]) -> GazPlace:
+    name, lat, lon, population, council, ward, share, welsh = row
+    return GazPlace(
+        str(name),
+        float(lat),
+        float(lon),
+        int(population),
+        int(council),
+        int(ward),
+        float(share),
+        tuple(welsh),
+    )
+
+
 def _landmarks(cols: dict[str, list[Any]]) -> tuple[Landmark, ...]:
     return tuple(
         Landmark(*row)
@@ -200,7 +214,7 @@ def load_tables(directory: Path | None = None) -> Tables:
         districts={
             d: tuple((int(c), float(s)) for c, s in v) for d, v in meta["districts"].items()
         },
-        places=tuple(GazPlace(*p[:7], tuple(p[7])) for p in meta["places"]),
+        places=tuple(_place(p) for p in meta["places"]),
         abroad=tuple(
             zip(
                 meta["abroad"]["names"],
