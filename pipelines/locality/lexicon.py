@@ -57,7 +57,6 @@ MODIFIERS = word_set(
 )
 _SENTENCE_END = frozenset(".!?:;\"'(|-#@\n")
 NAN = float("nan")
-CAPS_TIER = 1  # pipelines.locality.extras.CAPS: names that need only a capital letter
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,11 +125,11 @@ class Lexicon:
     ) -> None:
         """Add ``entry`` under every variant of every name; ``tier`` says how generic it is.
 
-        ``joined`` adds the hashtag form ("#WoodGreen") of multi-word names that need at
-        most a capital letter; it only ever matches a hashtag.
+        ``joined`` adds the hashtag form ("#WoodGreen") of multi-word names; it only ever
+        matches a hashtag, and keeps the name's tier (a generic name still needs support).
         """
         for name in names:
-            keys = name_variants(name, joined=joined and tier <= CAPS_TIER, street=street)
+            keys = name_variants(name, joined=joined, street=street)
             plain = name_variants(name, joined=False, street=street) if joined else keys
             for key in keys:
                 info = self.keys.get(key)
@@ -242,14 +241,18 @@ def _view_for(info: KeyInfo, surface: str, hashtag: bool) -> KeyInfo | None:
     """Which meanings a match may have, by how it is written.
 
     A hashtag in CamelCase ("#WoodGreen") was written as words: it means the names
-    whose hashtag form it is. Outside hashtags, a squashed form means only names
-    really written as one word (Woodgreen, Hampshire).
+    whose hashtag form it is; "#Woodgreen" was written as one word; "#woodgreen" may
+    be either. Outside hashtags, a squashed form means only names really written as
+    one word (Woodgreen, Hampshire).
     """
     if not info.joined:
         return info
     if hashtag:
-        camel = any(c.isupper() for c in surface[1:]) and not surface.isupper()
-        return (info.joined_view or info) if camel else info
+        if surface.islower() or surface.isupper():
+            return info  # "#woodgreen": either
+        camel = any(c.isupper() for c in surface[1:])
+        # "#WoodGreen" was written as words, "#Woodgreen" as one.
+        return (info.joined_view if camel else info.plain_view) or info
     return info.plain_view
 
 

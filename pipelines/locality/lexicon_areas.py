@@ -127,7 +127,7 @@ def add_places(lex: Lexicon, tables: Tables, ours: set[int], stop: StopWords) ->
         unique = counts[fold_name(place.name)] == 1
         tier = place_tier(place.name, place.population, deployment, stop, unique)
         # Hashtag forms only match "#CamelCase" hashtags, so every place can have one.
-        lex.add([place.name], entry, tier=tier, joined=tier == 0)
+        lex.add([place.name], entry, tier=tier)
         for welsh in place.welsh:  # "Brynbuga" is Usk: as plain as the English name
             lex.add(
                 [welsh], entry, tier=place_tier(welsh, place.population, deployment, stop, True)

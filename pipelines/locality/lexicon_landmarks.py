@@ -16,7 +16,7 @@ from collections.abc import Iterable
 
 from pipelines.locality.extras import CAPS, GENERIC_TOKENS, PLACE_FIRST, StopWords, all_generic
 from pipelines.locality.landmarks import bare_name
-from pipelines.locality.lexicon import Entry, Lexicon
+from pipelines.locality.lexicon import STREET_SUFFIXES, Entry, Lexicon
 from pipelines.locality.normalise import fold_name
 from pipelines.locality.tables import Landmark, Tables
 
@@ -81,6 +81,8 @@ def _add_station(lex: Lexicon, mark: Landmark, places: set[str], stop: StopWords
         return  # the town itself is already a place; "Park", "Central" are no names
     if len(words) == 1 and all_generic(name, stop):
         return  # "Hope", "Battle": words first
+    if key.rsplit(" ", 1)[-1] in STREET_SUFFIXES:
+        return  # "Chester Road" is a street in every town before it is a station
     tier = CAPS if len(words) > 1 else PLACE_FIRST
     lex.add([name], _entry(mark, label, BARE_WEIGHT, STATION_PRIOR / 2), tier=tier)
 

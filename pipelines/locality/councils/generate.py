@@ -100,6 +100,18 @@ def council_data(tables: Tables, index: int) -> CouncilData:
     )
 
 
+_INDEXES: dict[int, PostcodeIndex] = {}
+
+
+def _index(tables: Tables) -> PostcodeIndex:
+    """One nearest-postcode index per loaded tables (building it takes a second or two)."""
+    key = id(tables.pc_xyz)
+    if key not in _INDEXES:
+        _INDEXES.clear()
+        _INDEXES[key] = PostcodeIndex(tables)
+    return _INDEXES[key]
+
+
 def _own_ward(tables: Tables, ward: int, council: int) -> str | None:
     return tables.wards[ward].code if ward >= 0 and tables.wards[ward].council == council else None
 
@@ -116,9 +128,7 @@ def neighbours(tables: Tables, index: int) -> list[int]:
     mine = np.flatnonzero(council == index)
     if len(mine) > _SAMPLE:
         mine = mine[np.linspace(0, len(mine) - 1, _SAMPLE).astype(np.int64)]
-    index_ = PostcodeIndex(tables)
-    index_.warm()
-    dist, near = index_.tree.query(
+    dist, near = _index(tables).tree.query(
         tables.pc_xyz[mine].astype(np.float64), k=12, distance_upper_bound=_REACH_M / EARTH_RADIUS_M
     )
     hits = near[np.isfinite(dist)]
