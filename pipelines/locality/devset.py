@@ -27,11 +27,13 @@ import hashlib
 import json
 import math
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from pipelines.locality.councils.generate import council_kind
 from pipelines.locality.extras import DATA_DIR
 from pipelines.locality.landmarks import bare_name
 from pipelines.locality.normalise import fold_name
@@ -41,19 +43,6 @@ SOURCE = DATA_DIR / "gb_devset.txt"
 DEVSET = DATA_DIR / "gb_devset.jsonl"
 # Evidence kinds whose posts support a ward label.
 WARD_EVIDENCE = frozenset({"village", "ward", "station", "postcode", "landmark"})
-KINDS = {
-    "E09": "london",
-    "E08": "metropolitan",
-    "E06": "unitary",
-    "E07": "shire_district",
-    "W06": "welsh",
-    "S12": "scottish",
-}
-
-
-def council_kind(code: str | None) -> str:
-    """london, metropolitan, unitary, shire_district, welsh, scottish, or none."""
-    return KINDS.get((code or "")[:3], "none")
 
 
 def split_of(code: str | None) -> str:
@@ -225,3 +214,34 @@ def _dict(item: DevItem) -> dict[str, object]:
 
 if __name__ == "__main__":
     sys.exit(1 if build() else 0)
+
+
+def breakdown(
+    items: list[DevItem], predict: Callable[[DevItem], tuple[str | None, str | None]]
+) -> dict[str, dict[str, float | int]]:
+    """Accuracy overall, by split, evidence kind and council kind, and the no-place rate.
+
+    ``ward_accuracy`` is over posts that support a ward; ``given_a_council`` (for the
+    ``no_place`` group: posts about no GB council) is the share wrongly given one.
+    """
+    groups: dict[str, list[tuple[DevItem, str | None, str | None]]] = {}
+    for item in items:
+        council, ward = predict(item)
+        for key in ("all", f"split:{item.split}", f"evidence:{item.evidence}", f"kind:{item.kind}"):
+            groups.setdefault(key, []).append((item, council, ward))
+        if item.council is None:
+            groups.setdefault("no_place", []).append((item, council, ward))
+    out: dict[str, dict[str, float | int]] = {}
+    for key, rows in sorted(groups.items()):
+        wards = [(i, w) for i, _, w in rows if i.ward is not None]
+        stats: dict[str, float | int] = {
+            "posts": len(rows),
+            "council_accuracy": round(sum(c == i.council for i, c, _ in rows) / len(rows), 4),
+        }
+        if wards:
+            stats["ward_posts"] = len(wards)
+            stats["ward_accuracy"] = round(sum(w == i.ward for i, w in wards) / len(wards), 4)
+        if key == "no_place":
+            stats["given_a_council"] = round(sum(c is not None for _, c, _ in rows) / len(rows), 4)
+        out[key] = stats
+    return out

@@ -95,6 +95,9 @@ class KeyInfo:
     joined_view: KeyInfo | None = None
 
 
+_NONE = KeyInfo("")  # marks "this view is empty" once worked out
+
+
 class Match(NamedTuple):
     """A key found in folded text, with its exact span in the original text (a tuple: cheap)."""
 
@@ -161,24 +164,31 @@ class Lexicon:
         """
         for index, info in enumerate(self.keys.values()):
             self._freeze(info)
-            if info.joined:
-                # "#WoodGreen" is Wood Green; plain "woodgreen" only the village written so.
-                info.plain_view = self._view(
-                    info, [i not in info.joined for i in range(len(info.entries))]
-                )
-                info.joined_view = self._view(
-                    info, [i in info.joined for i in range(len(info.entries))]
-                )
             self._order.append(info)
             self.automaton.add_word(info.key, (index, len(info.key)))
         self.automaton.make_automaton()
 
-    def _freeze(self, info: KeyInfo) -> None:
+    @staticmethod
+    def _freeze(info: KeyInfo) -> None:
         info.tier = 0 if info.pinned else max(info.word_tier, min(info.entry_tiers, default=0))
         if any(e.kind == "community_area" for e in info.entries):
             info.source = "community_area"
 
-    def _view(self, info: KeyInfo, keep: list[bool]) -> KeyInfo | None:
+    @staticmethod
+    def views(info: KeyInfo) -> tuple[KeyInfo | None, KeyInfo | None]:
+        """(plain, hashtag-only) views of a key with hashtag-only meanings, made on first use.
+
+        "#WoodGreen" is Wood Green; plain "woodgreen" only the village written so.
+        """
+        if info.plain_view is None and info.joined_view is None:
+            n = range(len(info.entries))
+            info.plain_view = Lexicon._view(info, [i not in info.joined for i in n]) or _NONE
+            info.joined_view = Lexicon._view(info, [i in info.joined for i in n]) or _NONE
+        plain, joined = info.plain_view, info.joined_view
+        return (None if plain is _NONE else plain), (None if joined is _NONE else joined)
+
+    @staticmethod
+    def _view(info: KeyInfo, keep: list[bool]) -> KeyInfo | None:
         """The key with only some of its meanings (None when that leaves none)."""
         if not any(keep):
             return None
@@ -191,7 +201,7 @@ class Lexicon:
             ours=info.ours,
             street_like=info.street_like,
         )
-        self._freeze(view)
+        Lexicon._freeze(view)
         return view
 
     def find(self, text: str, folded: Folded) -> list[Match]:
@@ -247,13 +257,14 @@ def _view_for(info: KeyInfo, surface: str, hashtag: bool) -> KeyInfo | None:
     """
     if not info.joined:
         return info
+    plain, joined = Lexicon.views(info)
     if hashtag:
         if surface.islower() or surface.isupper():
             return info  # "#woodgreen": either
         camel = any(c.isupper() for c in surface[1:])
         # "#WoodGreen" was written as words, "#Woodgreen" as one.
-        return (info.joined_view if camel else info.plain_view) or info
-    return info.plain_view
+        return (joined if camel else plain) or info
+    return plain
 
 
 def _street_follows(text: str, end: int) -> bool:

@@ -95,4 +95,6 @@ def _add_hills(lex: Lexicon, hills: Iterable[Landmark], stop: StopWords) -> None
         if counts[key] > 1 or all_generic(hill.name, stop) or len(key) < 5:
             continue  # "Black Hill" x 40: a name many hills share says nothing
         tier = CAPS if " " in key else PLACE_FIRST
-        lex.add([hill.name], _entry(hill, hill.name, BARE_WEIGHT, HILL_PRIOR), tier=tier)
+        lex.add(
+            [hill.name], _entry(hill, hill.name, BARE_WEIGHT, HILL_PRIOR), tier=tier, joined=False
+        )

@@ -46,7 +46,9 @@ VILLAGE = "Herstmonceux"
 def mention(text: str) -> Mention:
     """A post as the Mastodon replay serves it, mapped by the real ingestion code."""
     now = datetime.now(UTC) - timedelta(minutes=2)
-    post = Post(1, "wealden", VILLAGE, "", 50.88, 0.32, "potholes", text, "", now, "resident9", "en")
+    post = Post(
+        1, "wealden", VILLAGE, "", 50.88, 0.32, "potholes", text, "", now, "resident9", "en"
+    )
     found = map_status(
         status_json(post, "https://social.example"),
         instance="social.example",

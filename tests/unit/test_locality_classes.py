@@ -91,7 +91,9 @@ def test_the_place_the_post_is_about_not_the_one_named_most(
 ) -> None:
     text = "Everyone goes on about Haringey and Haringey's bins, but here in Chepstow the roads are worse"
     assert council(default.tag(text)) == MONMOUTHSHIRE
-    text = "Leeds this, Leeds that, Leeds gets the money, we live in Harrogate and the buses are worse"
+    text = (
+        "Leeds this, Leeds that, Leeds gets the money, we live in Harrogate and the buses are worse"
+    )
     assert council(nation.tag(text)) == NORTH_YORKSHIRE
 
 
@@ -153,7 +155,9 @@ def test_district_only_postcodes_by_share_everywhere(
 
 
 def test_station_names_against_council_names(nation: LocalityTagger) -> None:
-    assert council(nation.tag("Train stuck outside Waverley again, Edinburgh is a mess")) == EDINBURGH
+    assert (
+        council(nation.tag("Train stuck outside Waverley again, Edinburgh is a mess")) == EDINBURGH
+    )
     assert council(nation.tag("Waverley station is heaving with festival crowds")) == EDINBURGH
     assert council(nation.tag("Waverley Borough Council approves the local plan")) == WAVERLEY
     assert council(nation.tag("Farnham and Godalming: Waverley bins collected late")) == WAVERLEY

@@ -52,7 +52,9 @@ def test_set_is_broad(items: list[DevItem]) -> None:
         {i.council for i in items if i.split == "dev" and i.council}
     ), "the held-back part has councils of its own"
     assert len(SOURCE.read_text(encoding="utf-8").splitlines()) > len(items)
-    assert DEVSET.stat().st_mtime >= SOURCE.stat().st_mtime, "run python -m pipelines.locality.devset"
+    assert DEVSET.stat().st_mtime >= SOURCE.stat().st_mtime, (
+        "run python -m pipelines.locality.devset"
+    )
 
 
 def test_every_label_is_checked_against_code_point(tables: Tables, items: list[DevItem]) -> None:
@@ -79,7 +81,9 @@ def nationwide(tables: Tables) -> LocalityTagger:
     return LocalityTagger.from_config(tables=tables, scope="nationwide")
 
 
-@pytest.mark.parametrize(("split", "council_floor", "ward_floor"), [("dev", 0.94, 0.91), ("test", 0.94, 0.9)])
+@pytest.mark.parametrize(
+    ("split", "council_floor", "ward_floor"), [("dev", 0.94, 0.91), ("test", 0.94, 0.9)]
+)
 def test_nationwide_accuracy_floors(
     nationwide: LocalityTagger,
     items: list[DevItem],
@@ -91,7 +95,9 @@ def test_nationwide_accuracy_floors(
 
     def predict(item: EvalItem) -> Prediction:
         loc = nationwide.tag(item.text)
-        return Prediction(loc.council.code if loc.council else None, loc.ward.code if loc.ward else None)
+        return Prediction(
+            loc.council.code if loc.council else None, loc.ward.code if loc.ward else None
+        )
 
     part = [EvalItem(i.text, i.council, i.ward) for i in items if i.split == split]
     result = score(part, predict)
