@@ -166,3 +166,17 @@ def test_station_names_against_council_names(nation: LocalityTagger) -> None:
 def test_a_river_is_not_its_town(nation: LocalityTagger) -> None:
     loc = nation.tag("Yalding flooded again, the river Medway has burst its banks")
     assert council(loc) == "E07000110"
+
+
+def test_scope_comes_from_the_environment(
+    tables: Tables, monkeypatch: pytest.MonkeyPatch, nation: LocalityTagger
+) -> None:
+    monkeypatch.setenv("EARSHOT_LOCALITY_SCOPE", "nationwide")
+    tagger = LocalityTagger.from_config(tables=tables)
+    assert tagger.nationwide and len(tagger.lexicon.keys) == len(nation.lexicon.keys)
+    monkeypatch.delenv("EARSHOT_LOCALITY_SCOPE")
+    default = LocalityTagger.from_config(tables=tables)
+    assert not default.nationwide and len(default.lexicon.keys) < len(tagger.lexicon.keys)
+    # Nationwide knows far-off ward names the default deployment does not.
+    assert tagger.tag("Crookes & Crosspool ward meeting").ward is not None
+    assert default.tag("Crookes & Crosspool ward meeting").ward is None
