@@ -47,7 +47,7 @@ class Landmark:
     rank: int = 0  # hills: rank by height (1 = Ben Nevis); 0 otherwise
 
 
-def _package_dir(name: str) -> Path:
+def package_dir(name: str) -> Path:
     spec = importlib.util.find_spec(name)
     if spec is None or not spec.submodule_search_locations:
         raise SourceDataError(f"package {name} is not installed (requirements-data.txt)")
@@ -67,7 +67,7 @@ def bare_name(name: str) -> str:
 
 def stations() -> list[Landmark]:
     """National Rail stations, Underground/DLR/tram stops and Metrolink stops."""
-    data = _package_dir("twobells") / "data"
+    data = package_dir("twobells") / "data"
     out: list[Landmark] = []
     for row in _csv_rows(data / "gb_stations.csv"):
         out.append(Landmark(row["name"], "station", float(row["lat"]), float(row["lon"])))
@@ -84,7 +84,7 @@ def stations() -> list[Landmark]:
 
 def hills() -> list[tuple[str, int, int, int]]:
     """(name, easting, northing, rank) of every named hill top in ``nevis``' table."""
-    path = _package_dir("nevis") / "_bin" / "hills.zip"
+    path = package_dir("nevis") / "_bin" / "hills.zip"
     if not path.is_file():
         raise SourceDataError(f"{path}: missing (nevis ships its hills table there)")
     with zipfile.ZipFile(path) as archive:

@@ -282,13 +282,14 @@ def _street_follows(text: str, end: int) -> bool:
 
 
 def _capital(text: str, start: int, key: str) -> bool:
-    """Starts with a capital, looking past a leading "the" ("the Ladder", "the High Road")."""
-    if text[start].isupper():
-        return True
+    """Starts with a capital, looking past a leading "the" ("the Ladder", "the High Road").
+
+    The word after "the" decides: "The bin lorry" starts a sentence, not "The Bin" (a hill).
+    """
     if key.startswith("the "):
         rest = text[start + 3 : start + 8].lstrip()
         return rest[:1].isupper()
-    return False
+    return text[start].isupper()
 
 
 def _after_name(text: str, start: int, last_end: int) -> bool:
@@ -301,10 +302,10 @@ def _after_name(text: str, start: int, last_end: int) -> bool:
         return False
     if cut < 0 or cut < last_end:  # the first word of the text, or part of the previous place
         return False
-    return text[:cut].rstrip()[-1:] not in _SENTENCE_END and not _title_case(text)
+    return text[:cut].rstrip()[-1:] not in _SENTENCE_END and not title_case(text)
 
 
-def _title_case(text: str) -> bool:
+def title_case(text: str) -> bool:
     """Headline style ("Flooding Hits Cardiff Bay As Storm Arrives"): capitals say nothing."""
     words = [w for w in text.split() if w[:1].isalpha()]
     return len(words) >= 6 and sum(w[0].isupper() for w in words) >= 0.75 * len(words)

@@ -7,8 +7,10 @@ source hint) with the entries it may mean. Resolution runs in passes:
 2. clues that can mean one council only settle first and become *support*;
 3. ambiguous clues take the meaning with the best prior x support (Newport +
    "Isle of Wight" -> Newport IoW; Newport alone -> the city in Wales);
-4. generic words (Reading, Park, March) and names right after another
-   capitalised word ("Clint Eastwood") count only when their tier allows.
+4. generic words (Reading, Park, March), names right after another
+   capitalised word ("Clint Eastwood") and names the words around them give
+   another sense ("Chester the cat", :mod:`pipelines.locality.senses`) count
+   only when their tier allows.
 
 Per council the settled weights combine as a noisy-OR; the winner's confidence
 is discounted by the runner-up's.
@@ -45,6 +47,7 @@ class Clue:
     after_name: bool = False
     near_boundary: bool = False  # the clue itself sits on a ward/council boundary
     focus: bool = False  # written as the place the post is about ("here in Chepstow")
+    sense: str = ""  # why the words around it say it is not a place ("person", "team"...)
     chosen: Entry | None = None
     certainty: float = 0.0
 
@@ -128,7 +131,7 @@ def _gate_open(
     """
     if not clue.capitalised:
         return False
-    tier = STRICT if clue.after_name else clue.tier
+    tier = STRICT if clue.after_name or clue.sense else clue.tier
     if tier == CAPS or (tier == PLACE_FIRST and clue.locative):
         return True
     return any(
@@ -141,7 +144,8 @@ def _agreeing(generic: Sequence[Clue]) -> set[int]:
     """Councils that two or more capitalised generic clues can both mean."""
     seen: dict[int, int] = {}
     for clue in generic:
-        if clue.capitalised:
+        # A name used as something else never backs itself ("Sheffield Wednesday v Sheffield United").
+        if clue.capitalised and not clue.sense:
             for council in {e.council for e in clue.entries if e.council >= 0}:
                 seen[council] = seen.get(council, 0) + 1
     return {c for c, n in seen.items() if n >= 2}
@@ -153,6 +157,16 @@ def _add_support(clue: Clue, support: dict[int, float]) -> None:
         strength = clue.strength()
         if strength > support.get(entry.council, 0.0):
             support[entry.council] = strength
+
+
+def _sense_support(
+    clue: Clue, hinted: dict[int, float], regions: dict[int, float], abroad: float
+) -> None:
+    """A team or a person named after a town is no place, but makes that town's area
+    likelier for other names ("Sheffield Wednesday fans ... around Hillsborough")."""
+    _settle(clue, hinted, regions, abroad)
+    _add_support(clue, hinted)
+    clue.chosen, clue.certainty = None, 0.0  # untagged unless its own gate opens later
 
 
 def resolve(clues: Sequence[Clue], text: str = "") -> Decision:
@@ -174,7 +188,7 @@ def resolve(clues: Sequence[Clue], text: str = "") -> Decision:
         elif clue.tier == 0 and all(e.kind == "abroad" for e in entries):
             clue.chosen, clue.certainty = entries[0], 1.0
             abroad = 1.0
-        elif clue.tier or clue.after_name:
+        elif clue.tier or clue.after_name or clue.sense:
             generic.append(clue)
         elif len(entries) == 1 or (
             len({e.council for e in entries}) == 1 and not any(map(_is_backdrop, entries))
@@ -185,8 +199,14 @@ def resolve(clues: Sequence[Clue], text: str = "") -> Decision:
     for clue in plain:
         _settle(clue, support, regions, abroad)
         _add_support(clue, support)
+    hinted = support
+    for clue in generic:
+        if clue.sense:
+            # Only for settling other names: never opens the gate for the name itself.
+            hinted = dict(support) if hinted is support else hinted
+            _sense_support(clue, hinted, regions, abroad)
     for clue in ambiguous:
-        _settle(clue, support, regions, abroad)
+        _settle(clue, hinted, regions, abroad)
     for clue in ambiguous:
         _add_support(clue, support)
     agree = _agreeing(generic) if len(generic) > 1 else set()
