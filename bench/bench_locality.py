@@ -13,6 +13,10 @@ the multi-council development set's texts repeated to >= ``--n``, and accuracy o
 that set by split, evidence kind and council kind, with the share of posts about
 no GB council that were given one. Wall clock and process CPU time both: the
 machine is shared.
+
+Both parts run the tagger twice, side by side in this one run: as shipped, and
+without the name senses (``read_senses=False``: a town's name naming a person, a
+team or a thing still counts as the place), so every figure has its before/after.
 """
 
 from __future__ import annotations
@@ -136,6 +140,35 @@ def load_probe() -> int:
     return 0
 
 
+SIDE_BY_SIDE = (
+    "all",
+    "split:dev",
+    "split:test",
+    "split:fresh",
+    "no_place",
+    "no_place:dev",
+    "no_place:test",
+    "no_place:fresh",
+    "kind:london",
+    "kind:metropolitan",
+    "kind:unitary",
+    "kind:shire_district",
+    "kind:welsh",
+    "kind:scottish",
+)
+
+
+def side_by_side(
+    before: dict[str, dict[str, float | int]], after: dict[str, dict[str, float | int]]
+) -> dict[str, dict[str, Any]]:
+    """The headline groups of two breakdowns next to each other."""
+    return {
+        key: {"without_senses": before[key], "with_senses": after[key]}
+        for key in SIDE_BY_SIDE
+        if key in before and key in after
+    }
+
+
 def nationwide(n: int) -> dict[str, Any]:
     """Part 2: load (fresh process), throughput on one core, accuracy on the development set."""
     probe = subprocess.run(
@@ -148,10 +181,23 @@ def nationwide(n: int) -> dict[str, Any]:
     load = json.loads(probe.stdout.strip().splitlines()[-1])
     tables = load_tables()
     tagger = LocalityTagger.from_config(tables=tables, scope="nationwide")
+    baseline = LocalityTagger.from_config(tables=tables, scope="nationwide", read_senses=False)
     default = LocalityTagger.from_config(tables=tables, scope="profiles")
+    default_base = LocalityTagger.from_config(tables=tables, scope="profiles", read_senses=False)
     items = load_devset()
     texts = [i.text for i in items] * (n // len(items) + 1)
-    speed = throughput("nationwide", tagger.tag, texts)
+    # Alternated, so both see the same load on the shared machine.
+    runs = [
+        throughput(label, t.tag, texts)
+        for label, t in (
+            ("nw without", baseline),
+            ("nw with", tagger),
+            ("nw without", baseline),
+            ("nw with", tagger),
+        )
+    ]
+    speed = max(runs[1::2], key=lambda r: r["texts_per_s_cpu"])
+    speed_base = max(runs[0::2], key=lambda r: r["texts_per_s_cpu"])
 
     def predictor(t: LocalityTagger) -> Any:
         def predict(item: DevItem) -> tuple[str | None, str | None]:
@@ -161,8 +207,10 @@ def nationwide(n: int) -> dict[str, Any]:
         return predict
 
     accuracy = breakdown(items, predictor(tagger))
-    for key in ("split:dev", "split:test", "no_place"):
-        print(f"nationwide {key:<12} {accuracy[key]}")
+    accuracy_base = breakdown(items, predictor(baseline))
+    for key in ("split:dev", "split:test", "no_place:dev", "no_place:test", "no_place:fresh"):
+        print(f"nationwide {key:<15} {accuracy_base.get(key)} -> {accuracy.get(key)}")
+    shown = ("all", "split:dev", "split:test", "no_place")
     return {
         "dev_set": {
             "path": "pipelines/locality/data/gb_devset.jsonl",
@@ -171,11 +219,16 @@ def nationwide(n: int) -> dict[str, Any]:
         },
         "load_fresh_process": load,
         "throughput_one_core": speed,
+        "throughput_one_core_without_senses": speed_base,
+        "throughput_runs_alternated": runs,
+        "side_by_side": side_by_side(accuracy_base, accuracy),
         "accuracy": accuracy,
+        "accuracy_without_senses": accuracy_base,
         "accuracy_default_deployment_on_dev_set": {
-            k: v
-            for k, v in breakdown(items, predictor(default)).items()
-            if k in ("all", "split:dev", "split:test", "no_place")
+            k: v for k, v in breakdown(items, predictor(default)).items() if k in shown
+        },
+        "accuracy_default_deployment_on_dev_set_without_senses": {
+            k: v for k, v in breakdown(items, predictor(default_base)).items() if k in shown
         },
     }
 
@@ -199,17 +252,26 @@ def main(argv: list[str] | None = None) -> int:
     tagger, tagger_s = timed_load(
         lambda: LocalityTagger.from_config(tables=tables, scope="profiles")
     )
+    baseline = LocalityTagger.from_config(tables=tables, scope="profiles", read_senses=False)
     geotext, geotext_s = timed_load(GeoText)
     texts = [it.text for it in items] * (args.n // len(items) + 1)
 
+    speed_base = throughput("ours without", baseline.tag, texts)
     speed_ours = throughput("ours", tagger.tag, texts)
     speed_fgt = throughput(
         "flashgeotext", lambda t: geotext.extract(input_text=t, span_info=True), texts
     )
     acc_ours = score(items, ours_predictor(tagger, text_only=False))
     acc_ours_text = score(items, ours_predictor(tagger, text_only=True))
+    acc_base = score(items, ours_predictor(baseline, text_only=False))
+    acc_base_text = score(items, ours_predictor(baseline, text_only=True))
     acc_fgt = score(items, flashgeotext_predictor(geotext, tables))
-    for label, acc in (("ours", acc_ours), ("ours text", acc_ours_text), ("flashgeotext", acc_fgt)):
+    for label, acc in (
+        ("ours without", acc_base),
+        ("ours", acc_ours),
+        ("ours text", acc_ours_text),
+        ("flashgeotext", acc_fgt),
+    ):
         print(
             f"{label:<14} council {acc.council_accuracy:.3f}  ward {acc.ward_accuracy:.3f} "
             f"({acc.ward_items})  place P {acc.place_precision:.3f} R {acc.place_recall:.3f}"
@@ -236,6 +298,11 @@ def main(argv: list[str] | None = None) -> int:
             "accuracy": acc_ours.as_dict(),
             "accuracy_text_only": acc_ours_text.as_dict(),
         },
+        "ours_without_senses": {
+            "throughput": speed_base,
+            "accuracy": acc_base.as_dict(),
+            "accuracy_text_only": acc_base_text.as_dict(),
+        },
         "flashgeotext": {
             "throughput": speed_fgt,
             "accuracy": acc_fgt.as_dict(),
@@ -251,7 +318,10 @@ def main(argv: list[str] | None = None) -> int:
             "ours memoises the outcome of a post that holds exactly one name, per name and "
             "flags (not per text), so repeats of the set hit it as a real stream would",
             "nationwide accuracy: split:test is the held-back part (councils never tuned on); "
-            "no_place.given_a_council is the share of posts about no GB council given one",
+            "no_place.given_a_council is the share of posts about no GB council given one; "
+            "no_place:fresh is the batch written after the name-sense rules and never tuned on",
+            "*_without_senses: the same tagger with read_senses=False, measured in this run "
+            "(the before of the name-sense rules); throughput runs alternate the two",
         ],
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)

@@ -18,7 +18,9 @@ the text). ``python -m pipelines.locality.devset`` turns it into
 
 ``tests/unit/test_locality_devset.py`` checks every label against Code-Point: the
 check postcode must lie in the labelled council (and ward). Councils are split
-into a dev part (tuned on) and a held-back test part by a hash of their code.
+into a dev part (tuned on) and a held-back test part by a hash of their code;
+posts about no council by a hash of their text, except a last batch, ``fresh``,
+written after the no-place rules were tuned and never tuned on.
 """
 
 from __future__ import annotations
@@ -41,9 +43,9 @@ from pipelines.locality.tables import Tables, load_tables, unit_vectors
 
 SOURCE = DATA_DIR / "gb_devset.txt"
 DEVSET = DATA_DIR / "gb_devset.jsonl"
-# "#@ held-back on" ... "#@ held-back off": posts about no council in between are all
-# test posts (a batch written after the rules were tuned, to measure them afresh).
-HELD_BACK = "#@ held-back"
+# "#@ split fresh" ... "#@ split hash": posts about no council in between form a third
+# part, "fresh": written after the no-place rules were tuned and never tuned on.
+SPLIT_DIRECTIVE = "#@ split"
 # Evidence kinds whose posts support a ward label.
 WARD_EVIDENCE = frozenset({"village", "ward", "station", "postcode", "landmark"})
 
@@ -182,10 +184,10 @@ def build(source: Path = SOURCE, out: Path = DEVSET) -> int:
     resolver = _Resolver(tables)
     rows: list[str] = []
     errors = 0
-    held_back = False
+    fresh = False
     for number, raw in enumerate(source.read_text(encoding="utf-8").splitlines(), 1):
-        if raw.startswith(HELD_BACK):
-            held_back = raw.removeprefix(HELD_BACK).strip() == "on"
+        if raw.startswith(SPLIT_DIRECTIVE):
+            fresh = raw.removeprefix(SPLIT_DIRECTIVE).strip() == "fresh"
         if not raw.strip() or raw.startswith("#"):
             continue
         try:
@@ -199,7 +201,7 @@ def build(source: Path = SOURCE, out: Path = DEVSET) -> int:
                 code = tables.councils[council].code
                 if evidence in WARD_EVIDENCE:
                     ward = tables.wards[int(tables.pc_ward[row])].code
-            split = "test" if held_back and code is None else split_of(code, text)
+            split = "fresh" if fresh and code is None else split_of(code, text)
             item = DevItem(text, code, ward, evidence, postcode, locator, split)
             rows.append(json.dumps(_dict(item), ensure_ascii=False))
         except ValueError as exc:
@@ -232,7 +234,8 @@ def breakdown(
     """Accuracy overall, by split, evidence kind and council kind, and the no-place rate.
 
     ``ward_accuracy`` is over posts that support a ward; ``given_a_council`` (for the
-    ``no_place`` group: posts about no GB council) is the share wrongly given one.
+    ``no_place`` groups: posts about no GB council, all and by split) is the share
+    wrongly given one.
     """
     groups: dict[str, list[tuple[DevItem, str | None, str | None]]] = {}
     for item in items:
@@ -241,6 +244,7 @@ def breakdown(
             groups.setdefault(key, []).append((item, council, ward))
         if item.council is None:
             groups.setdefault("no_place", []).append((item, council, ward))
+            groups.setdefault(f"no_place:{item.split}", []).append((item, council, ward))
     out: dict[str, dict[str, float | int]] = {}
     for key, rows in sorted(groups.items()):
         wards = [(i, w) for i, _, w in rows if i.ward is not None]
@@ -251,7 +255,7 @@ def breakdown(
         if wards:
             stats["ward_posts"] = len(wards)
             stats["ward_accuracy"] = round(sum(w == i.ward for i, w in wards) / len(wards), 4)
-        if key == "no_place":
+        if key.startswith("no_place"):
             stats["given_a_council"] = round(sum(c is not None for _, c, _ in rows) / len(rows), 4)
         out[key] = stats
     return out

@@ -14,193 +14,37 @@ the ``names`` package (MIT; the US Census Bureau's 1990 name files, public domai
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
-from pipelines.locality.codepoint import SourceDataError
 from pipelines.locality.extras import DATA_DIR, GENERIC_TOKENS
-from pipelines.locality.landmarks import package_dir
-from pipelines.locality.lexicon import (
-    LOCATIVES,
-    MODIFIERS,
-    PLACE_AFTER,
-    STREET_SUFFIXES,
-    Match,
-    title_case,
-)
+from pipelines.locality.lexicon import LOCATIVES, MODIFIERS, PLACE_AFTER, STREET_SUFFIXES, Match
 from pipelines.locality.normalise import word_set
+from pipelines.locality.sense_words import (
+    Around,
+    PostContext,
+    adjacent,
+    around,
+    packaged_first_names,
+    read_sections,
+)
 
 SENSES = DATA_DIR / "senses.txt"
-NAMES_PACKAGE = "names"
 _PLACE = "place"  # the words say it is the place: no later rule may say otherwise
 _CHAINED = frozenset({"thing", "team", "name"})  # "Aberdeen Angus burger": both names
 # Prepositions that put a name on the map ("on Skye", "over Preston").
 _PLACED_BY = LOCATIVES | word_set("on over across round along past by off onto beyond behind")
 _DETERMINERS = word_set("a an the my our his her their your such one")
 _GENDERED = word_set("his her himself herself")
-_APOSTROPHE_S = ("'s", "’s")
-# "2-1", "Sunderland 2 Newcastle 0", "Mansfield Town 3 Notts County 1"
-_SCORE = re.compile(
-    r"(?<![\d:.])\d{1,2} ?[-–] ?\d{1,2}(?![\d:.])|\b\d{1,2}(?: [A-Z][a-z]+){1,3} \d{1,2}\b"
-)
-_WINDOW = 60
-_STOP_CHARS = '.,;:!?()[]"|'
-_STOPS = frozenset(_STOP_CHARS)
-_ABBREVIATIONS = word_set("mr mrs ms dr prof rev revd cllr capt sgt fr")  # "Mr. Bolton"
-
-
-def _sections(path: Path) -> dict[str, frozenset[str]]:
-    out: dict[str, set[str]] = {}
-    current: set[str] | None = None
-    for number, raw in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
-        line = raw.split("#", 1)[0].strip()
-        if not line:
-            continue
-        if line.startswith("[") and line.endswith("]"):
-            current = out.setdefault(line[1:-1], set())
-        elif current is None:
-            raise SourceDataError(f"{path}:{number}: words before the first [section]")
-        else:
-            current.update(line.split())
-    return {name: frozenset(words) for name, words in out.items()}
-
-
-def packaged_first_names() -> frozenset[str]:
-    """Given names (lower case) from the ``names`` package's census files."""
-    folder = package_dir(NAMES_PACKAGE)
-    out: set[str] = set()
-    for file in ("dist.male.first", "dist.female.first"):
-        path = folder / file
-        if not path.is_file():
-            raise SourceDataError(f"{path}: missing (the names package ships it)")
-        for line in path.read_text(encoding="ascii").splitlines():
-            if line.strip():
-                out.add(line.split()[0].lower())
-    return frozenset(out)
-
-
-@dataclass(frozen=True, slots=True)
-class _Around:
-    """The words right before and after a name, up to the nearest phrase break."""
-
-    before: list[str]  # as written, nearest last
-    after: list[str]  # as written, nearest first; "United's" -> "United"
-    low_before: list[str]
-    low_after: list[str]
-    possessive: bool  # "Chester's ..."
-    joined: bool  # one space and then a word ("Somerset Maugham", not "Somerset, Maugham")
-
-
-def _word(raw: str) -> tuple[str, bool]:
-    """A token without its trailing punctuation, and whether a phrase ends after it."""
-    if raw[0].isdigit():
-        digits = raw[: len(raw) - len(raw.lstrip("0123456789"))]
-        return digits, len(digits) < len(raw) and raw[len(digits)] in _STOPS
-    word = raw.rstrip(_STOP_CHARS)
-    if word.endswith(_APOSTROPHE_S):
-        word = word[:-2]  # "United's" -> "United"
-    return word, raw[-1] in _STOPS
-
-
-def _around(text: str, start: int, end: int) -> _Around:
-    """Plain splitting, no regular expressions: this runs for every matched name."""
-    possessive = text[end : end + 2] in _APOSTROPHE_S
-    tail = text[end + 2 if possessive else end : end + _WINDOW]
-    after: list[str] = []
-    if tail[:1] == " ":
-        for raw in tail.split()[:6]:
-            if raw[0] in _STOPS or raw[0] == "-":
-                break
-            word, stop = _word(raw)
-            if word:
-                after.append(word)
-            if stop:
-                break
-    before: list[str] = []
-    for token in reversed(text[max(0, start - _WINDOW) : start].split()[-5:]):
-        raw = token
-        if raw[-1] in _STOPS:
-            raw = raw[:-1]
-            if before or token[-1] != "." or raw.lower() not in _ABBREVIATIONS:
-                break  # a sentence or a phrase ends there ("Mr." and "Dr." do not end one)
-        if raw[0] in _STOPS:
-            break
-        # "1-1 Aberdeen": the score's last number
-        before.append(raw[len(raw.rstrip("0123456789")) :] if raw[-1].isdigit() else raw)
-    before.reverse()
-    joined = tail[:1] == " " and tail[1:2].isalnum()
-    return _Around(
-        before,
-        after,
-        [w.lower() for w in before],
-        [w.lower() for w in after],
-        possessive,
-        joined,
-    )
-
-
-class PostContext:
-    """Facts about a whole post, worked out only when a name asks."""
-
-    __slots__ = ("_headline", "_pet", "_sport", "_thing", "_words", "folded", "lists", "text")
-
-    def __init__(self, lists: Senses, text: str, folded: str) -> None:
-        self.lists = lists
-        self.text = text
-        self.folded = folded
-        self._headline: bool | None = None
-        self._words: frozenset[str] | None = None
-        self._sport: bool | None = None
-        self._pet: bool | None = None
-        self._thing: bool | None = None
-
-    @property
-    def headline(self) -> bool:
-        """Title Case or shouting: capitals say nothing about names."""
-        if self._headline is None:
-            self._headline = self.text.isupper() or title_case(self.text)
-        return self._headline
-
-    def _all_words(self) -> frozenset[str]:
-        if self._words is None:
-            self._words = frozenset(self.folded.split())
-        return self._words
-
-    @property
-    def sport(self) -> bool:
-        """About sport: a score ("2-1", "Sunderland 2 Newcastle 0") or a word like "league"."""
-        if self._sport is None:
-            self._sport = bool(_SCORE.search(self.text)) or not self.lists.sport.isdisjoint(
-                self._all_words()
-            )
-        return self._sport
-
-    @property
-    def pet(self) -> bool:
-        """About a pet ("vet", "collar", "lab", "kitten")."""
-        if self._pet is None:
-            self._pet = not self.lists.pets.isdisjoint(self._all_words())
-        return self._pet
-
-    @property
-    def thing(self) -> bool:
-        """Names a product somewhere ("crackers", "app", "rates")."""
-        if self._thing is None:
-            self._thing = not self.lists.product_words.isdisjoint(self._all_words())
-        return self._thing
-
-
-def _adjacent(text: str, end: int, start: int) -> bool:
-    return start == end + 1 and text[end] == " "
+_OBJECTS = word_set("him her them it")
+_AND = frozenset({" and ", " & "})
 
 
 class Senses:
     """The word lists, and :meth:`mark` for the names matched in a post."""
 
     def __init__(self, path: Path = SENSES, first_names: frozenset[str] | None = None) -> None:
-        s = _sections(path)
+        s = read_sections(path)
         self.lists = s
         self.sport = s["sport"]
         self.pets = s["pets"]
@@ -213,19 +57,24 @@ class Senses:
 
     def mark(self, text: str, folded: str, matches: Sequence[Match]) -> list[str]:
         """Why each match is not a place here ("" when nothing says so); spans index ``text``."""
-        context = PostContext(self, text, folded)
+        context = PostContext(text, folded, self.sport, self.pets, self.product_words)
         last = len(matches) - 1
         out = []
         for i, m in enumerate(matches):
             after_place = i > 0 and self._place_before(text, matches[i - 1], m)
-            next_is_name = i < last and _adjacent(text, m.end, matches[i + 1].start)
+            next_is_name = i < last and adjacent(text, m.end, matches[i + 1].start)
             out.append(self._one(text, m, context, after_place, next_is_name))
+        for i in range(1, last + 1):
+            # "Morley and Otley, two spaniels": the second of two names goes with the first.
+            between = text[matches[i - 1].end : matches[i].start]
+            if not out[i] and out[i - 1] == "person" and between in _AND:
+                out[i] = "person"
         for i in range(last - 1, -1, -1):
             # "Aberdeen Angus burger", "Inverness Caledonian Thistle": the name before goes too.
             if (
                 not out[i]
                 and out[i + 1] in _CHAINED
-                and _adjacent(text, matches[i].end, matches[i + 1].start)
+                and adjacent(text, matches[i].end, matches[i + 1].start)
             ):
                 out[i] = out[i + 1]
         # A name once used as a thing keeps that sense where nothing else is said
@@ -236,10 +85,18 @@ class Senses:
             for m, s in zip(matches, out, strict=True)
         ]
 
+    @staticmethod
+    def _noun(word: str, nouns: frozenset[str]) -> bool:
+        """``word`` or its singular is in ``nouns`` ("lambs", "potatoes")."""
+        return word in nouns or (
+            word.endswith("s")
+            and (word[:-1] in nouns or (word.endswith("es") and word[:-2] in nouns))
+        )
+
     def _place_before(self, text: str, before: Match, m: Match) -> bool:
         """A place's name comes straight before ``m`` ("Leeds Bradford"); a generic one
         that is also a given name does not count ("Mark Preston": Mark is a village too)."""
-        if not _adjacent(text, before.end, m.start):
+        if not adjacent(text, before.end, m.start):
             return False
         return not (
             before.info.tier and text[before.start : before.end].lower() in self.first_names
@@ -248,7 +105,7 @@ class Senses:
     def _one(
         self, text: str, m: Match, context: PostContext, after_place: bool, next_is_name: bool
     ) -> str:
-        a = _around(text, m.start, m.end)
+        a = around(text, m.start, m.end)
         s = self.lists
         prev = a.low_before[-1] if a.before else ""
         nxt = a.low_after[0] if a.after and not a.possessive else ""
@@ -277,7 +134,7 @@ class Senses:
             or self._pet(text, m, context, a)
         )
 
-    def _person_before(self, a: _Around, after_place: bool) -> str:
+    def _person_before(self, a: Around, after_place: bool) -> str:
         if not a.before:
             return ""
         s = self.lists
@@ -289,7 +146,9 @@ class Senses:
             return "person"  # "Mrs Preston", "Councillor Hastings"
         if len(low) >= 2 and prev == "of" and low[-2] in s["titles-of"]:
             return "title"  # "Duke of York", "Battle of Hastings"
-        if prev in ("called", "named"):
+        if prev in ("called", "named") or (
+            prev in _OBJECTS and len(low) >= 2 and low[-2] in ("called", "named")
+        ):  # "a cat called Ely", "named them Sidmouth" (not "a village called Dore")
             return "" if len(low) >= 2 and low[-2] in s["place-nouns"] else "person"
         if prev in s["relations"] or low[-2:] == ["answers", "to"]:
             return "person"  # "our neighbour Dudley", "my dog Bolton", "tell Morley"
@@ -305,7 +164,7 @@ class Senses:
             return "person"  # "Tom Selby", "Harrison Ford": a surname, even first in a post
         return ""
 
-    def _person_after(self, a: _Around) -> str:
+    def _person_after(self, a: Around) -> str:
         s = self.lists
         low = a.low_after
         if a.possessive:  # "Chester's mum", "Bingley's first birthday"
@@ -313,7 +172,7 @@ class Senses:
         if not low:
             return ""
         first = low[0]
-        if first == "the" and any(w in s["beings"] for w in low[1:3]):
+        if first == "the" and any(self._noun(w, s["beings"]) for w in low[1:3]):
             return "person"  # "Chester the cat", "Selby the rescue greyhound"
         if (first == "on" and low[1:2] and low[1] in s["channels"]) or (
             low[:2] == ["is", "on"] and low[2:3] and low[2] in s["channels"]
@@ -326,7 +185,7 @@ class Senses:
                 for word in low[2:5]:
                     if word in s["place-nouns"] or word in PLACE_AFTER:
                         break
-                    if word in s["beings"]:
+                    if self._noun(word, s["beings"]):
                         return "person"  # "Lincoln is my favourite president"
                     if word in s["works"]:
                         return "fiction"  # "Mansfield Park is the dullest Austen novel"
@@ -339,16 +198,16 @@ class Senses:
             return "person"  # "Stanley needs his booster jabs"
         return ""
 
-    def _after(self, name: str, a: _Around, context: PostContext, next_is_name: bool) -> str:
+    def _after(self, name: str, a: Around, context: PostContext, next_is_name: bool) -> str:
         if not a.after or a.possessive:
             return ""
         s = self.lists
         low, word = a.low_after, a.after[0]
         nxt = low[0]
         follow = low[1] if len(low) > 1 else ""
-        if nxt in s["thing-modifiers"] and follow in self.things:
+        if nxt in s["thing-modifiers"] and self._noun(follow, self.things):
             nxt, follow = follow, (low[2] if len(low) > 2 else "")  # "Bury black pudding"
-        if nxt in self.things:
+        if self._noun(nxt, self.things):
             if follow in s["thing-places"] or (nxt == "day" and follow in s["day-places"]):
                 return ""  # "Whitstable oyster festival", "Whitby day trip"
             return "thing"  # "Eccles cakes", "Norfolk terrier", "Stanley knife", "Derby day"
@@ -368,7 +227,7 @@ class Senses:
             return self._proper_name(name, a)
         return ""
 
-    def _team_word(self, a: _Around, context: PostContext) -> bool:
+    def _team_word(self, a: Around, context: PostContext) -> bool:
         """ "City", "Town", "County" after a name: a team with a plural verb or in sport."""
         if a.possessive or not a.after or not a.after[0][:1].isupper():
             return False
@@ -378,29 +237,35 @@ class Senses:
             return False
         follow = low[1] if len(low) > 1 else ""
         return (
-            follow in s["plural-verbs"]
+            follow in s["versus"]
+            or follow in s["plural-verbs"]
             or follow in s["sport-after"]
             or follow.isdigit()
             or context.sport
         )
 
-    def _proper_name(self, name: str, a: _Around) -> str:
+    def _proper_name(self, name: str, a: Around) -> str:
         """ "Chester Bennington", "Bristol Stool Chart": the name starts another proper name.
 
         Only a one-word name, and only when nothing place-like follows ("Halifax Piece
         Hall", "Lincoln Christmas market"): a given name ("Chester") followed by a
         capitalised word, or any name followed by two of them.
         """
+        s = self.lists
         if " " in name or not all(w.isalpha() for w in a.after[:1]):
             return ""
         if a.low_after[0] in self.neutral or any(w in self.venues for w in a.low_after[1:3]):
             return ""
         second = a.after[1] if len(a.after) > 1 else ""
-        if name.lower() in self.first_names or (second[:1].isupper() and second.isalpha()):
-            return "name"
+        if (
+            name.lower() in self.first_names
+            or name.lower() in s["brands"]
+            or (second[:1].isupper() and second.isalpha())
+        ):
+            return "name"  # "Chester Bennington", "Vauxhall Astra", "Bristol Stool Chart"
         return ""
 
-    def _pet(self, text: str, m: Match, context: PostContext, a: _Around) -> str:
+    def _pet(self, text: str, m: Match, context: PostContext, a: Around) -> str:
         """In a post about a pet, a town's name that is also a given name is the pet's;
         in a post about a product, a name that is also that product is the product."""
         name = text[m.start : m.end].lower()
