@@ -47,7 +47,12 @@ def test_set_is_broad(items: list[DevItem]) -> None:
     for kind in ("london", "metropolitan", "unitary", "shire_district", "welsh", "scottish"):
         assert kinds[kind] >= 60, kinds
     assert kinds["none"] >= 60  # posts about no GB council, some with namesakes
-    assert {i.split for i in items} == {"dev", "test"}
+    no_place = Counter(i.split for i in items if i.council is None)
+    # 80 from the first set, 300+ about people, pets, teams and things named after towns
+    # and plain chatter, a fresh batch written after the rules and never tuned on.
+    assert sum(no_place.values()) >= 700 and no_place["fresh"] >= 100 and no_place["test"] >= 100
+    assert len({i.evidence for i in items if i.council is None}) >= 10  # many kinds of chatter
+    assert {i.split for i in items} == {"dev", "test", "fresh"}
     assert {i.council for i in items if i.split == "test"}.isdisjoint(
         {i.council for i in items if i.split == "dev" and i.council}
     ), "the held-back part has councils of its own"
@@ -103,3 +108,13 @@ def test_nationwide_accuracy_floors(
     result = score(part, predict)
     assert result.council_accuracy >= council_floor, result
     assert result.ward_accuracy >= ward_floor, result
+
+
+@pytest.mark.parametrize(("split", "ceiling"), [("dev", 0.05), ("test", 0.07), ("fresh", 0.05)])
+def test_posts_about_no_place_are_given_no_council(
+    nationwide: LocalityTagger, items: list[DevItem], split: str, ceiling: float
+) -> None:
+    """Ceilings a little over what the rules give (dev 0.034, test 0.053, fresh 0.028)."""
+    part = [i for i in items if i.split == split and i.council is None]
+    given = [i.text for i in part if nationwide.tag(i.text).council is not None]
+    assert len(given) / len(part) <= ceiling, given
