@@ -21,7 +21,8 @@ from pydantic import SecretStr
 from websockets.asyncio.client import connect
 from websockets.exceptions import InvalidStatus, InvalidURI, WebSocketException
 
-from services.ingest.runtime.errors import HttpPermanent, HttpRetryable, PayloadError, parse_json
+from services.ingest.runtime.body import parse_json_async
+from services.ingest.runtime.errors import HttpPermanent, HttpRetryable, PayloadError
 from services.ingest.runtime.http import ApiClient, QueryParams
 
 PostView = dict[str, Any]
@@ -62,7 +63,7 @@ class BlueskyClient:
         url = self.base_url + SEARCH_PATH
         response = await self._api.get(url, params=params, headers=self._headers)
         raw = response.content
-        data = parse_json(url, raw)
+        data = await parse_json_async(url, raw, self._api.limits.max_json_depth)
         posts = data.get("posts") if isinstance(data, dict) else None
         if not isinstance(posts, list) or not all(isinstance(p, dict) for p in posts):
             raise PayloadError(url, 'expected {"posts": [post views]}', raw)

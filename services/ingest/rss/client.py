@@ -7,8 +7,9 @@ with the parser's reason when nothing usable came out.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Final
 
 import feedparser
 
@@ -46,7 +47,7 @@ class RssClient:
         if response.status_code == 304:
             return FeedResponse(url, True, b"", etag, last_modified, None)
         return FeedResponse(
-            url=str(response.url),
+            url=response.url,
             not_modified=False,
             body=response.content,
             etag=response.headers.get("etag") or None,
@@ -55,12 +56,33 @@ class RssClient:
         )
 
 
+# Numeric character references Python cannot turn into a character (a surrogate, one past
+# U+10FFFF, thousands of digits) make feedparser raise and lose the whole feed.
+_BIG_CHARREF: Final = re.compile(rb"&#(?:[xX]0*([0-9A-Fa-f]{4,})|0*([0-9]{5,}));?")
+
+
+def _charref(match: re.Match[bytes]) -> bytes:
+    digits, decimal = match.group(1) or match.group(2), match.group(2) is not None
+    if len(digits) <= 7:
+        value = int(digits, 10 if decimal else 16)
+        if value <= 0x10FFFF and not 0xD800 <= value <= 0xDFFF:
+            return match.group(0)
+    return b"&#xFFFD;"
+
+
 def parse(response: FeedResponse) -> Any:
-    """feedparser over the fetched bytes; PayloadError when nothing usable came out."""
+    """feedparser over the fetched bytes; PayloadError when nothing usable came out.
+
+    Blocking and CPU-bound: call it off the event loop for a large body.
+    """
     headers = {"content-location": response.url}
     if response.content_type:
         headers["content-type"] = response.content_type
-    parsed = feedparser.parse(response.body, response_headers=headers)
+    body = _BIG_CHARREF.sub(_charref, response.body)
+    try:
+        parsed = feedparser.parse(body, response_headers=headers)
+    except Exception as exc:  # feedparser has many ways to fail on hostile bytes
+        raise PayloadError(response.url, f"feed parser failed: {exc!r}", response.body) from exc
     if parsed.get("bozo") and not parsed.get("entries"):
         reason = parsed.get("bozo_exception")
         raise PayloadError(response.url, f"malformed feed: {reason!r}", response.body)
