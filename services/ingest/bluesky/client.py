@@ -5,8 +5,8 @@ the raw body for dead letters, the next ``cursor``) or raises HttpRetryable /
 HttpPermanent / PayloadError (the body is not ``{"posts": [...]}``).
 :func:`jetstream_frames` yields the text frames of Jetstream's ``/subscribe`` from
 ``cursor`` (time_us, inclusive) on, and ``None`` after ``tick_s`` without a frame so
-the caller can flush a batch on a quiet stream; a connection that drops, ends or is
-refused raises HttpRetryable (a 4xx other than 429 on the handshake: HttpPermanent).
+the caller can flush a batch on a quiet stream; a normal close ends the frames; a
+connection that drops or is refused raises HttpRetryable (a 4xx other than 429 on the handshake: HttpPermanent).
 """
 
 from __future__ import annotations
@@ -19,7 +19,12 @@ from urllib.parse import urlencode
 
 from pydantic import SecretStr
 from websockets.asyncio.client import connect
-from websockets.exceptions import InvalidStatus, InvalidURI, WebSocketException
+from websockets.exceptions import (
+    ConnectionClosedOK,
+    InvalidStatus,
+    InvalidURI,
+    WebSocketException,
+)
 
 from services.ingest.runtime.body import parse_json_async
 from services.ingest.runtime.errors import HttpPermanent, HttpRetryable, PayloadError
@@ -96,6 +101,8 @@ async def jetstream_frames(
                     yield None
                     continue
                 yield frame if isinstance(frame, str) else frame.decode("utf-8", "replace")
+    except ConnectionClosedOK:
+        return  # the server closed normally (a deploy, a rebalance): not a failure
     except InvalidURI as exc:
         raise HttpPermanent(url, 0, f"bad Jetstream URL: {exc}") from exc
     except InvalidStatus as exc:

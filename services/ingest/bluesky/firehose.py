@@ -8,8 +8,9 @@ whole word (and, with ``langs``, declare one of them) are mapped; everything els
 counted and dropped first, because the firehose is the whole network. A page goes out
 every ``batch_max`` mentions or ``flush_s`` seconds, whichever comes first, with cursor
 ``{"time_us": <last event seen>}``: one transaction per batch, not per post, and a
-restart resumes right after the last committed event. When the connection drops the
-pending batch is yielded, then HttpRetryable is raised (the runtime backs off and
+restart resumes right after the last committed event. When the connection ends the
+pending batch is yielded; a normal close ends the pass (the runtime reconnects after a
+short pause), a dropped connection raises HttpRetryable (the runtime backs off and
 reconnects from the committed cursor).
 """
 
@@ -167,6 +168,8 @@ class FirehoseStream(Stream):
             if _pending(batch, after):
                 yield batch.page()  # keep what was heard before the drop
             raise
+        if _pending(batch, after):
+            yield batch.page()  # a normal close: keep what was heard, then reconnect
 
 
 def _time_us(event: object, now: datetime) -> int:
