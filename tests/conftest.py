@@ -17,7 +17,7 @@ import pytest
 from devkit.stack import ADDRESS_KEYS, parse_env, run_stack
 
 ROOT = Path(__file__).resolve().parents[1]
-LAYERS = ("unit", "contract", "integration", "e2e")
+LAYERS = ("unit", "contract", "integration", "hostile", "e2e")
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
