@@ -7,6 +7,7 @@ with the parser's reason when nothing usable came out.
 
 from __future__ import annotations
 
+import codecs
 import re
 from dataclasses import dataclass
 from typing import Any, Final
@@ -61,13 +62,42 @@ class RssClient:
 _BIG_CHARREF: Final = re.compile(rb"&#(?:[xX]0*([0-9A-Fa-f]{4,})|0*([0-9]{5,}));?")
 
 
+_BIG_CHARREF_TEXT: Final = re.compile(r"&#(?:[xX]0*([0-9A-Fa-f]{4,})|0*([0-9]{5,}));?")
+_WIDE: Final = (
+    (codecs.BOM_UTF32_LE, "utf-32"),
+    (codecs.BOM_UTF32_BE, "utf-32"),
+    (codecs.BOM_UTF16_LE, "utf-16"),
+    (codecs.BOM_UTF16_BE, "utf-16"),
+    (b"<\x00?\x00", "utf-16-le"),
+    (b"\x00<\x00?", "utf-16-be"),
+)
+
+
+def _encodable(digits: str, decimal: bool) -> bool:
+    if len(digits) > 7:
+        return False
+    value = int(digits, 10 if decimal else 16)
+    return value <= 0x10FFFF and not 0xD800 <= value <= 0xDFFF
+
+
 def _charref(match: re.Match[bytes]) -> bytes:
-    digits, decimal = match.group(1) or match.group(2), match.group(2) is not None
-    if len(digits) <= 7:
-        value = int(digits, 10 if decimal else 16)
-        if value <= 0x10FFFF and not 0xD800 <= value <= 0xDFFF:
-            return match.group(0)
-    return b"&#xFFFD;"
+    digits = (match.group(1) or match.group(2)).decode("ascii")
+    return match.group(0) if _encodable(digits, match.group(2) is not None) else b"&#xFFFD;"
+
+
+def _charref_text(match: re.Match[str]) -> str:
+    digits = match.group(1) or match.group(2)
+    return match.group(0) if _encodable(digits, match.group(2) is not None) else "&#xFFFD;"
+
+
+def sanitise_charrefs(body: bytes) -> bytes:
+    """``body`` with every numeric character reference Python cannot encode replaced by
+    U+FFFD's; UTF-16/32 bodies are read as such so their references are found too."""
+    for mark, codec in _WIDE:
+        if body.startswith(mark):
+            text = body.decode(codec, "replace")
+            return _BIG_CHARREF_TEXT.sub(_charref_text, text).encode(codec)
+    return _BIG_CHARREF.sub(_charref, body)
 
 
 def parse(response: FeedResponse) -> Any:
@@ -78,9 +108,13 @@ def parse(response: FeedResponse) -> Any:
     headers = {"content-location": response.url}
     if response.content_type:
         headers["content-type"] = response.content_type
-    body = _BIG_CHARREF.sub(_charref, response.body)
+    body = sanitise_charrefs(response.body)
     try:
-        parsed = feedparser.parse(body, response_headers=headers)
+        # Our HTML5 extraction reads the markup; feedparser's own sanitiser mangles some of it
+        # (`<img/src=x/onerror=..>`) into text that still holds the attribute.
+        parsed = feedparser.parse(
+            body, response_headers=headers, sanitize_html=False, resolve_relative_uris=False
+        )
     except Exception as exc:  # feedparser has many ways to fail on hostile bytes
         raise PayloadError(response.url, f"feed parser failed: {exc!r}", response.body) from exc
     if parsed.get("bozo") and not parsed.get("entries"):
