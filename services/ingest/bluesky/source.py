@@ -26,6 +26,7 @@ from services.ingest.bluesky.mapping import iso, map_post, parse_time
 from services.ingest.runtime.api import Cursor, Page, Source, SourceContext, SourceSpec, Stream
 from services.ingest.runtime.config import InstanceConfig
 from services.ingest.runtime.items import item_digest, map_items
+from services.ingest.runtime.mapping import as_id
 from services.ingest.runtime.seen import SeenSet, digest_key
 
 log = logging.getLogger(__name__)
@@ -162,7 +163,7 @@ class SearchStream(Stream):
             [post for _, _, post in chunk],
             lambda post: map_post(
                 post.get("record"),
-                uri=post["uri"],
+                uri=as_id(post["uri"], "uri"),
                 handle=(post.get("author") or {}).get("handle"),
                 instance=self.instance,
                 matched_by=(self._match,),

@@ -20,7 +20,7 @@ from schemas.ids import mention_id
 from schemas.models import Author, Match, Mention, PlaceHint, Point, Source, SourceKind, Thread
 from services.ingest.runtime.text import html_to_text, normalise_text
 
-__all__ = ["clip", "html_to_text", "language", "make_mention", "safe_url", "utc"]
+__all__ = ["as_id", "clip", "html_to_text", "language", "make_mention", "safe_url", "utc"]
 
 # Limits from schemas/contracts/mention.v1.schema.json: clip rather than dead-letter a long post.
 MAX_TEXT: Final = 40_000
@@ -112,6 +112,14 @@ def utc(value: datetime) -> datetime:
     if value.tzinfo is None:
         return value.replace(tzinfo=UTC)
     return value.astimezone(UTC)
+
+
+def as_id(value: object, field: str) -> str:
+    """An id the API sent as a string or a whole number; TypeError for any other shape (a
+    list or an object stringified would make a bogus but valid-looking id)."""
+    if isinstance(value, str) or (isinstance(value, int) and not isinstance(value, bool)):
+        return str(value)
+    raise TypeError(f"{field} is a {type(value).__name__}, not an id")
 
 
 def _short(value: str | None, limit: int = MAX_SHORT) -> str | None:

@@ -5,13 +5,16 @@ ProduceError (Retryable: Kafka unavailable; nothing of the page is visible). Ins
 transaction every item is isolated: a mention the codec refuses becomes a dead letter; a
 dead letter is always encodable (``producer.evidence_letter``). The cursor is written only
 when it encodes as JSON within ``MAX_CURSOR_BYTES`` (else the stored one stays, and the
-page is produced again after a restart rather than lost). Cancellation waits for an
-in-flight commit, so a transaction is never left half-done by this process.
+page is produced again after a restart rather than lost). A polled stream that serves the
+same broken item again (a server that keeps returning it) does not dead-letter it again in
+this process; a long-lived stream's frames are events, each one lettered. Cancellation
+waits for an in-flight commit, so a transaction is never left half-done by this process.
 """
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 from collections import OrderedDict
 from collections.abc import Sequence
@@ -45,6 +48,7 @@ class PageWriter:
         # Recently committed (mention_id, edited_at): the same post reached through two
         # hashtags or servers is produced once per process; edits pass (new edited_at).
         self._recent: OrderedDict[tuple[str, str | None], None] = OrderedDict()
+        self._lettered: OrderedDict[bytes, None] = OrderedDict()
         self._bad_cursor: set[str] = set()
 
     def _fresh(
@@ -78,7 +82,7 @@ class PageWriter:
         """Write one page in the producer thread (see module doc)."""
         label = stream.key if stream is not None else "intake"
         fresh, tokens = self._fresh(page.mentions)
-        rejects = list(page.rejects)
+        rejects, letters = self._new_rejects(stream, page.rejects)
         cursor = None
         if stream is not None and page.cursor is not None:
             cursor = self._cursor_bytes(stream, page.cursor)
@@ -97,7 +101,7 @@ class PageWriter:
                 self.kafka.failed(str(exc), kind="failed writes")
                 raise
             self.kafka.recovered()
-        self._remember(tokens)
+        self._remember(tokens, letters)
         if stream is not None:
             labels = (stream.kind, stream.instance, stream.name)
             self.metrics.fetched.labels(*labels).inc(page.fetched)
@@ -107,11 +111,29 @@ class PageWriter:
                 self.cursors[stream.key] = page.cursor
         return produced
 
-    def _remember(self, tokens: set[tuple[str, str | None]]) -> None:
+    def _new_rejects(
+        self, stream: Stream | None, rejects: Sequence[Reject]
+    ) -> tuple[list[Reject], list[bytes]]:
+        if stream is None or stream.interval_s is None:
+            return list(rejects), []
+        fresh: list[Reject] = []
+        letters: list[bytes] = []
+        for reject in rejects:
+            digest = hashlib.sha256(stream.key.encode() + b"\x00" + reject.raw).digest()[:16]
+            if digest not in self._lettered and digest not in letters:
+                fresh.append(reject)
+                letters.append(digest)
+        return fresh, letters
+
+    def _remember(self, tokens: set[tuple[str, str | None]], letters: list[bytes]) -> None:
         for token in tokens:
             self._recent[token] = None
         while len(self._recent) > RECENT_LIMIT:
             self._recent.popitem(last=False)
+        for digest in letters:
+            self._lettered[digest] = None
+        while len(self._lettered) > RECENT_LIMIT:
+            self._lettered.popitem(last=False)
 
     def _write_sync(
         self, label: str, fresh: list[Mention], rejects: list[Reject], cursor: bytes | None
