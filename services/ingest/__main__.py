@@ -185,9 +185,9 @@ def main() -> int:
     logging.basicConfig(
         level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
-    # kafka-python and httpx log every connection / request at INFO: too chatty for operators,
+    # kafka-python, httpx and aiohttp log every connection / request at INFO: too chatty,
     # and while a broker is down kafka-python repeats each reconnect warning many times a second.
-    for noisy in ("kafka", "httpx"):
+    for noisy in ("kafka", "httpx", "aiohttp.access"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLogger().level))
     summarise_repeats(("kafka",), window_s=60.0)
     return asyncio.run(serve(settings))
