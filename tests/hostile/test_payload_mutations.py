@@ -1,4 +1,4 @@
-"""Every source over systematic mutations of its recorded API payloads (about 4,000 passes).
+"""Every polled source over systematic mutations of its recorded API payloads (~8,000 passes).
 
 For each mutated body the pass must end with pages or a typed whole-body error
 (PayloadError: one dead letter, the feed retried on schedule) — never another exception;
