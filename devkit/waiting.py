@@ -63,3 +63,21 @@ def read_topic(
     return [
         (r.key, r.value, dict(r.headers or [])) for r in topic_records(bootstrap, topic, idle_ms)
     ]
+
+
+def wait_for_topics(bootstrap: str, topics: list[str], timeout: float = 30.0) -> None:
+    """Wait until the broker's metadata lists every topic in ``topics`` with its partitions.
+
+    A consumer that subscribes before a fresh topic shows up gets no partitions until its
+    next metadata refresh (minutes), and the broker creates no topic on request.
+    """
+    reader = KafkaConsumer(bootstrap_servers=bootstrap)
+    try:
+        wait_for(
+            lambda: [t for t in topics if not reader.partitions_for_topic(t)],
+            lambda missing: not missing,
+            timeout,
+            "topics to appear in the broker's metadata",
+        )
+    finally:
+        reader.close()
