@@ -46,6 +46,9 @@ typecheck: ## mypy --strict on services, pipelines, schemas, common and devkit
 bench: install ## run the benchmarks; results are written to bench/results/*.json
 	@bash deploy/scripts/bench.sh
 
+chaos: install ## fault suite on a stack of its own (29092/29200): kills, restarts, bench/results/chaos.json
+	@$(PY) -m bench.bench_chaos --out bench/results/chaos.json
+
 up: ## ops: start the full stack with docker compose (needs a Docker engine)
 	docker compose up -d --build
 

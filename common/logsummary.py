@@ -31,22 +31,26 @@ FAMILIES: Mapping[str, Sequence[str]] = {
 
 # What a connection problem says in these libraries' messages (and exception texts).
 CONNECTION_ERROR = re.compile(
-    r"connect|disconnect|refused|unreachable|timed? ?out|no ?brokers|broker.*not available"
-    r"|node.*(?:not ready|failed|unavailable)|coordinator.*(?:dead|not available|unknown)"
-    r"|metadata|reset by peer|broken pipe|errno|socket|eof|closed|retrying request",
+    r"connect|refused|unreachable|timed? ?out|no ?brokers|broker.*not available"
+    r"|no node available|node.*(?:not ready|failed|unavailable)"
+    r"|coordinator.*(?:dead|not available|unknown)|reset by peer|broken pipe|errno|eof|closed"
+    r"|retrying request",
     re.IGNORECASE,
 )
+# Said with connection words but about something else (kafka-python's slow-task warning).
+NOT_CONNECTION = re.compile(r"ran for [\d.]+s \(>", re.IGNORECASE)
 
 
-def is_connection_error(record: logging.LogRecord) -> bool:
-    """True for a WARNING-or-worse record that reports a broken or refused connection."""
-    if record.levelno < logging.WARNING:
+def is_connection_error(record: logging.LogRecord, any_level: bool = False) -> bool:
+    """True for a record that reports a broken or refused connection; WARNING or worse
+    unless ``any_level`` (during an outage, the INFO reconnect chatter folds too)."""
+    if record.levelno < logging.WARNING and not any_level:
         return False
     text = record.getMessage()
     if record.exc_info and record.exc_info[1] is not None:
         exc = record.exc_info[1]
         text += f" {type(exc).__name__} {exc}"
-    return CONNECTION_ERROR.search(text) is not None
+    return CONNECTION_ERROR.search(text) is not None and NOT_CONNECTION.search(text) is None
 
 
 @dataclass
@@ -95,7 +99,10 @@ class OutageFolder(logging.Handler):
         self.outages = 0
 
     def emit(self, record: logging.LogRecord) -> None:
-        if self._matches(record) and not self._fold(record):
+        folding = self._matches(record) or (
+            self._outage is not None and is_connection_error(record, any_level=True)
+        )
+        if folding and not self._fold(record):
             return
         logging.getLogger().handle(record)
 

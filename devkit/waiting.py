@@ -72,12 +72,14 @@ def wait_for_topics(bootstrap: str, topics: list[str], timeout: float = 30.0) ->
     next metadata refresh (minutes), and the broker creates no topic on request.
     """
     reader = KafkaConsumer(bootstrap_servers=bootstrap)
+
+    def missing() -> list[str]:
+        absent = [t for t in topics if not reader.partitions_for_topic(t)]
+        if absent:
+            reader.topics()  # refreshes the cached metadata for the next look
+        return absent
+
     try:
-        wait_for(
-            lambda: [t for t in topics if not reader.partitions_for_topic(t)],
-            lambda missing: not missing,
-            timeout,
-            "topics to appear in the broker's metadata",
-        )
+        wait_for(missing, lambda absent: not absent, timeout, "topics in the broker's metadata")
     finally:
         reader.close()

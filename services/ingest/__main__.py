@@ -15,6 +15,7 @@ import sys
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
+from common.logsummary import summarise_outages
 from common.privacy import Pseudonymiser
 from common.retry import RetryPolicy, retry_async
 from common.settings import load_settings
@@ -94,6 +95,7 @@ def main() -> int:
     # kafka-python and httpx log every connection / request at INFO: too chatty for operators.
     for noisy in ("kafka", "httpx"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLogger().level))
+    summarise_outages()  # one line per Kafka outage, not one per reconnect attempt
     return asyncio.run(serve(settings))
 
 

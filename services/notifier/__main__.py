@@ -47,9 +47,10 @@ def main() -> int:
         level=settings.log_level.upper(),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
-    # kafka-python logs every reconnect attempt at WARNING; keep our own lines readable.
-    logging.getLogger("kafka").setLevel(max(logging.WARNING, logging.getLogger().level))
-    summarise_outages()
+    # kafka-python logs every reconnect, the Elasticsearch client every audit bulk, at INFO.
+    for noisy in ("kafka", "elastic_transport"):
+        logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLogger().level))
+    summarise_outages()  # one line per Kafka/Elasticsearch outage, not one per reconnect attempt
     return asyncio.run(_run(settings))
 
 

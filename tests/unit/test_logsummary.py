@@ -119,4 +119,19 @@ def test_what_counts_as_a_connection_error() -> None:
     assert is_connection_error(record(logging.WARNING, "Node 1 connection failed -- refreshing"))
     assert is_connection_error(record(logging.ERROR, "Heartbeat failed", OSError("Errno 111")))
     assert not is_connection_error(record(logging.INFO, "Connection complete."))
+    assert is_connection_error(record(logging.INFO, "Connection complete."), any_level=True)
     assert not is_connection_error(record(logging.ERROR, "Invalid message: bad magic byte"))
+    slow = "Task <Task> ran for 0.363s (>0.100s threshold). Other pollers will time out."
+    assert not is_connection_error(record(logging.WARNING, slow))
+    assert not is_connection_error(record(logging.WARNING, "No partition metadata for topic t"))
+
+
+def test_reconnect_chatter_below_warning_folds_only_during_an_outage(
+    wired: tuple[OutageFolder, Collect, Clock, logging.Logger],
+) -> None:
+    _, collect, _, library = wired
+    library.info("Initializing connection for node_id 1 at 127.0.0.1:19092")
+    library.error("Failed fetch messages from 1: KafkaConnectionError: Connection closed")
+    for _ in range(20):
+        library.info("Initializing connection for node_id 1 at 127.0.0.1:19092")
+    assert len(collect.lines) == 2  # the INFO line before the outage, and its first error
