@@ -96,6 +96,10 @@ def main() -> None:
         "stack": {"kafka": kafka, "elasticsearch": es_url, "dir": str(args.stack_dir)},
         "scenarios": [],
     }
+    earlier: list[dict[str, Any]] = []
+    fresh: list[dict[str, Any]] = []
+    if args.only and args.out.exists():  # a partial run replaces its scenarios, keeps the rest
+        earlier = json.loads(args.out.read_text()).get("scenarios", [])
     try:
         for name in names:
             print(f"== {name}", flush=True)
@@ -106,7 +110,14 @@ def main() -> None:
             result |= verdict(result) if "error" not in result else {"all_targets_met": False}
             result["depends_on_pipeline_work"] = name in WORKER_SIDE
             result["load_1m_after"] = round(os.getloadavg()[0], 2)
-            report["scenarios"].append(result)
+            result["when"] = datetime.now(UTC).isoformat(timespec="seconds")
+            fresh.append(result)
+            ran = {r["scenario"] for r in fresh}
+            order = list(SCENARIOS)
+            report["scenarios"] = sorted(
+                [r for r in earlier if r.get("scenario") not in ran] + fresh,
+                key=lambda r: order.index(r["scenario"]) if r.get("scenario") in order else 99,
+            )
             print(json.dumps({k: v for k, v in result.items() if k != "events"}), flush=True)
             args.out.parent.mkdir(parents=True, exist_ok=True)
             args.out.write_text(json.dumps(report, indent=1) + "\n")

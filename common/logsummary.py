@@ -32,7 +32,7 @@ FAMILIES: Mapping[str, Sequence[str]] = {
 # What a connection problem says in these libraries' messages (and exception texts).
 CONNECTION_ERROR = re.compile(
     r"connect|refused|unreachable|timed? ?out|no ?brokers|broker.*not available"
-    r"|no node available|node.*(?:not ready|failed|unavailable)"
+    r"|no node available|node.*(?:not ready|failed|unavailable)|unable (?:to )?(?:connect|update)"
     r"|coordinator.*(?:dead|not available|unknown)|reset by peer|broken pipe|errno|eof|closed"
     r"|retrying request",
     re.IGNORECASE,

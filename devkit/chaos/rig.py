@@ -9,6 +9,7 @@ never), and time to resume (see :meth:`Rig.resume`).
 from __future__ import annotations
 
 import os
+import re
 import signal
 import time
 import uuid
@@ -70,6 +71,18 @@ def lines(path: Path) -> int:
         return 0
     with path.open("rb") as f:
         return sum(1 for _ in f)
+
+
+_SEVERE = re.compile(rb"\b(?:WARNING|ERROR|CRITICAL)\b")
+
+
+def severe_lines(path: Path, start: int, end: int) -> int:
+    """WARNING-or-worse lines among lines ``start``..``end`` of a log (either log format)."""
+    if not path.exists():
+        return 0
+    with path.open("rb") as f:
+        window = [line for n, line in enumerate(f) if start <= n < end]
+    return sum(1 for line in window if _SEVERE.search(line[:80]))
 
 
 class Rig:

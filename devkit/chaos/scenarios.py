@@ -21,7 +21,7 @@ from typing import Any
 
 from kafka import KafkaConsumer, TopicPartition
 
-from devkit.chaos.rig import Rig, StackControl, lines
+from devkit.chaos.rig import Rig, StackControl, lines, severe_lines
 from devkit.chaos.traffic import Item, Traffic
 from devkit.process import Service
 from devkit.replay import mastodon
@@ -109,11 +109,20 @@ def elasticsearch_killed(rig: Rig, stack: StackControl | None) -> dict[str, Any]
     t0 = rig.mark("stack.sh up")
     up_s = stack.up()
     after = len(rig.watch.final())
+    report = _report(rig, kill, t0, "stack.sh up")
     return {
-        **_report(rig, kill, t0, "stack.sh up"),
+        **report,
         "stack_up_s": round(up_s, 1),
+        "time_to_resume_after_stack_up_returned_s": _after(report, up_s),
         "data_kept": {"documents_before_kill": before, "documents_after_restart": after},
     }
+
+
+def _after(report: dict[str, Any], up_s: float) -> float | None:
+    """Resume time counted from when stack.sh up returned (both servers healthy; negative:
+    the worker was already indexing again before the Kafka check of stack.sh finished)."""
+    resume = report.get("time_to_resume_s")
+    return round(resume - up_s, 1) if resume is not None else None
 
 
 def _end_offsets(bootstrap: str, topic: str) -> int:
@@ -139,12 +148,19 @@ def kafka_killed(rig: Rig, stack: StackControl | None) -> dict[str, Any]:
     t0 = rig.mark("stack.sh up")
     up_s = stack.up()
     back = rig.mark("kafka healthy")
+    at_back = {name: lines(path) for name, path in logs.items()}
     after = {t: _end_offsets(rig.kafka, t) for t in topics}
-    counted: dict[str, int] = {}
+    counted: dict[str, dict[str, int]] = {}
 
     def count_later() -> None:  # the outage summaries close 15 s after the last error
         time.sleep(max(0.0, back + 30 - time.monotonic()))
-        counted.update({name: lines(path) - at_kill[name] for name, path in logs.items()})
+        for name, path in logs.items():
+            end = lines(path)
+            counted[name] = {
+                "lines_while_down": at_back[name] - at_kill[name],
+                "warning_or_error_lines_until_30s_after": severe_lines(path, at_kill[name], end),
+                "all_lines_until_30s_after": end - at_kill[name],
+            }
 
     counter = threading.Thread(target=count_later)
     counter.start()
@@ -153,8 +169,9 @@ def kafka_killed(rig: Rig, stack: StackControl | None) -> dict[str, Any]:
     return {
         **report,
         "stack_up_s": round(up_s, 1),
+        "time_to_resume_after_stack_up_returned_s": _after(report, up_s),
         "outage_s": round(back - kill, 1),
-        "log_lines_from_kill_to_30s_after_recovery": counted,
+        "log_lines": counted,
         "data_kept": {"end_offsets_before_kill": before, "end_offsets_after_restart": after},
     }
 

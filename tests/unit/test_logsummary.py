@@ -118,6 +118,10 @@ def test_what_counts_as_a_connection_error() -> None:
 
     assert is_connection_error(record(logging.WARNING, "Node 1 connection failed -- refreshing"))
     assert is_connection_error(record(logging.ERROR, "Heartbeat failed", OSError("Errno 111")))
+    assert is_connection_error(record(logging.ERROR, "Unable to update metadata from [1]"))
+    assert is_connection_error(
+        record(logging.ERROR, "Unable connect to node with id 1: [Errno 111]")
+    )
     assert not is_connection_error(record(logging.INFO, "Connection complete."))
     assert is_connection_error(record(logging.INFO, "Connection complete."), any_level=True)
     assert not is_connection_error(record(logging.ERROR, "Invalid message: bad magic byte"))
