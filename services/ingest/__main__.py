@@ -22,7 +22,7 @@ from typing import TypeVar
 
 from kafka.errors import KafkaError
 
-from common.logsummary import summarise_repeats
+from common.logsummary import summarise_outages
 from common.privacy import Pseudonymiser
 from common.retry import Retryable, RetryPolicy, retry_async
 from common.settings import load_settings
@@ -189,7 +189,7 @@ def main() -> int:
     # and while a broker is down kafka-python repeats each reconnect warning many times a second.
     for noisy in ("kafka", "httpx", "aiohttp.access"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLogger().level))
-    summarise_repeats(("kafka",), window_s=60.0)
+    summarise_outages()  # one line per Kafka outage, not one per reconnect attempt
     return asyncio.run(serve(settings))
 
 
