@@ -73,7 +73,7 @@ class Space:
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
 
 
 def _valid_key(value: str) -> str:
@@ -107,12 +107,13 @@ class CommunitiesFile(_Model):
     version: Literal[1] = 1
     k: int = Field(default=DEFAULT_K, ge=2, le=1000)
     """Distinct authors a space needs in the week window to be listed (never fewer than 2)."""
-    register: tuple[Entry, ...] = ()
+    entries: tuple[Entry, ...] = Field(default=(), alias="register")
+    """The ``register:`` list (the name ``register`` is taken on pydantic models)."""
     rejected: tuple[Rejection, ...] = ()
 
     @model_validator(mode="after")
     def _once_each(self) -> CommunitiesFile:
-        for name, entries in (("register", self.register), ("rejected", self.rejected)):
+        for name, entries in (("register", self.entries), ("rejected", self.rejected)):
             keys = [e.community for e in entries]
             twice = sorted({k for k in keys if keys.count(k) > 1})
             if twice:
@@ -121,7 +122,7 @@ class CommunitiesFile(_Model):
 
     def entry(self, key: str) -> Entry | None:
         """The register entry of ``key``, if the council recorded one."""
-        return next((e for e in self.register if e.community == key), None)
+        return next((e for e in self.entries if e.community == key), None)
 
     def is_rejected(self, key: str) -> bool:
         """True when the council rejected ``key`` as a suggestion."""
@@ -141,7 +142,7 @@ def load_communities(
         return Loaded(CommunitiesFile(), p, {})
     loaded = read_yaml(p, CommunitiesFile)
     if departments is not None:
-        for i, entry in enumerate(loaded.value.register):
+        for i, entry in enumerate(loaded.value.entries):
             if entry.department not in departments:
                 raise loaded.error(
                     ("register", i, "department"),

@@ -69,6 +69,10 @@ COMMANDS: dict[str, tuple[str, Callable[[argparse.Namespace], int]]] = {
         "delete monthly indices past deploy/config/retention.yaml (audited)",
         _passthrough("services.privacy.cli", "retention_main"),
     ),
+    "communities": (
+        "the online communities that talk about each place; suggestions, register, digest",
+        _passthrough("services.communities.cli", "main"),
+    ),
     "privacy": (
         "erase a person's mentions by author, with a tombstone (audited)",
         _passthrough("services.privacy.cli", "privacy_main"),

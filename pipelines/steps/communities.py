@@ -38,7 +38,9 @@ from schemas.models import Author
 HASHTAG_NETWORKS: Final = frozenset({"mastodon", "bluesky", "x"})
 _HASHTAG: Final = re.compile(r"(?<![\w#&/])#([^\W\d_][\w]{0,99})")
 _URL: Final = re.compile(r"https?://[^\s<>\"')\]]+", re.IGNORECASE)
-_SUBREDDIT: Final = re.compile(r"(?<![\w/])/?r/([A-Za-z0-9][A-Za-z0-9_]{1,20})\b")
+_SUBREDDIT: Final = re.compile(
+    r"(?:reddit\.com|(?<![\w/]))/?r/([A-Za-z0-9][A-Za-z0-9_]{1,20})\b", re.IGNORECASE
+)
 _DOMAIN: Final = re.compile(r"^[a-z0-9-]+(\.[a-z0-9-]+)+$")
 NOT_SPACES: Final = frozenset(
     {

@@ -143,7 +143,9 @@ def test_killing_the_worker_mid_stream_and_restarting_gives_the_same_counts(
         for i in range(1200)
     ]
     produce(kafka_bootstrap, unique_prefix, mentions[:600])
-    wait_for(lambda: communities(es, unique_prefix, worker), lambda d: len(d) >= 1, 120, worker.log_tail)
+    wait_for(
+        lambda: communities(es, unique_prefix, worker), lambda d: len(d) >= 1, 120, worker.log_tail
+    )
     produce(kafka_bootstrap, unique_prefix, mentions[600:])
     worker.kill()  # mid-stream: no final commit, no flush
     produce(kafka_bootstrap, unique_prefix, mentions[:300])  # redelivered copies, too
