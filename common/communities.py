@@ -20,7 +20,7 @@ from datetime import date
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from common.yamlconfig import ConfigError, Loaded, read_yaml
 
@@ -111,15 +111,6 @@ class CommunitiesFile(_Model):
     """The ``register:`` list (the name ``register`` is taken on pydantic models)."""
     rejected: tuple[Rejection, ...] = ()
 
-    @model_validator(mode="after")
-    def _once_each(self) -> CommunitiesFile:
-        for name, entries in (("register", self.entries), ("rejected", self.rejected)):
-            keys = [e.community for e in entries]
-            twice = sorted({k for k in keys if keys.count(k) > 1})
-            if twice:
-                raise ValueError(f"{name}: each community once, repeated: {', '.join(twice)}")
-        return self
-
     def entry(self, key: str) -> Entry | None:
         """The register entry of ``key``, if the council recorded one."""
         return next((e for e in self.entries if e.community == key), None)
@@ -140,7 +131,21 @@ def load_communities(
     p = Path(path)
     if not p.exists():
         return Loaded(CommunitiesFile(), p, {})
-    loaded = read_yaml(p, CommunitiesFile)
+    return checked(read_yaml(p, CommunitiesFile), departments)
+
+
+def checked(
+    loaded: Loaded[CommunitiesFile], departments: frozenset[str] | None = None
+) -> Loaded[CommunitiesFile]:
+    """The checks that span entries: each community once per list, known departments."""
+    lists: dict[str, list[str]] = {
+        "register": [e.community for e in loaded.value.entries],
+        "rejected": [r.community for r in loaded.value.rejected],
+    }
+    for name, keys in lists.items():
+        for i, key in enumerate(keys):
+            if key in keys[:i]:
+                raise loaded.error((name, i, "community"), f"{key} is listed twice")
     if departments is not None:
         for i, entry in enumerate(loaded.value.entries):
             if entry.department not in departments:
@@ -160,5 +165,6 @@ __all__ = [
     "Space",
     "SpaceKind",
     "Stage",
+    "checked",
     "load_communities",
 ]

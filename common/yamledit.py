@@ -38,6 +38,16 @@ def _key_column(line: str, key: str) -> int:
     return found.start() + (1 if found.group(1) else 0)
 
 
+def _key_row(rows: list[str], row: int, key: str) -> int:
+    """The row of ``key:`` (the parser gives the row of its value, which for a block
+    list is the first item's)."""
+    pattern = re.compile(rf"(^|[\s-]){re.escape(key)}\s*:")
+    for i in range(row, -1, -1):
+        if pattern.search(rows[i].split(" #", 1)[0]):
+            return i
+    raise ValueError(f"cannot find {key!r} above line {row + 1}")
+
+
 def _end_of_block(text_lines: list[str], start: int, indent: int) -> int:
     """Index of the last content line of the block that starts at ``start`` (0-based)."""
     last = start
@@ -65,12 +75,12 @@ def append_item(text: str, at: Path_, key: str, item: Any) -> str:
     rows = text.splitlines()
     if key not in mapping:
         first = next(iter(mapping))
-        row = lines[(*at, first)] - 1
+        row = _key_row(rows, lines[(*at, first)] - 1, str(first))
         column = _key_column(rows[row], str(first))
         end = _end_of_block(rows, row, column)
         rows.insert(end + 1, " " * column + f"{key}: [{flow(item)}]")
         return "\n".join(rows) + "\n"
-    row = lines[(*at, key)] - 1
+    row = _key_row(rows, lines[(*at, key)] - 1, key)
     items = mapping[key] or []
     line = rows[row]
     after = line[_key_column(line, key) :].split(":", 1)[1]

@@ -121,7 +121,10 @@ def community_doc(
         "last_seen": _iso(max(r.at for r in held)),
         "updated_at": _iso(now),
         "new_this_week": new,
-        "day": {"mentions": len(day), "authors": len({r.author for r in day if r.author})},
+        "day": {
+            "mentions": len(day),
+            "authors": len({r.author for r in day if r.author is not None}),
+        },
         "week": {"mentions": len(week), "authors": len(authors)},
         "baseline_week_mentions": round(baseline, 2),
         "growth": growth,

@@ -21,11 +21,11 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
-from common.communities import CommunitiesFile, Space, load_communities
+from common.communities import CommunitiesFile, Space, checked, load_communities
 from common.elastic import es_client
 from common.routing.load import load_routing
 from common.settings import load_settings
-from common.yamlconfig import ConfigError, Lines, validate_data
+from common.yamlconfig import ConfigError, Lines, Loaded, validate_data
 from common.yamledit import append_item, edit_file
 from services.communities.digest import run_digest
 from services.communities.settings import CommunitiesSettings
@@ -136,7 +136,7 @@ def reject(path: Path, key: str, note: str, today: date) -> None:
     """Record ``key`` as rejected in the register (comments kept, validated before writing)."""
 
     def check(data: Any, lines: Lines) -> None:
-        validate_data(data, lines, CommunitiesFile, path)
+        checked(Loaded(validate_data(data, lines, CommunitiesFile, path), path, lines))
 
     if not path.exists():
         path.write_text("version: 1\nrejected: []\n", encoding="utf-8")

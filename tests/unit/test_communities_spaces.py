@@ -172,7 +172,7 @@ def test_links_name_websites_and_groups_but_not_shorteners(url: str, key: str | 
 
 def test_a_record_carries_counts_material_only_and_round_trips() -> None:
     mention = in_space(7, who=3, text="Pothole #Haringey")
-    found, via = spaces_of(to_json(mention))
+    _, via = spaces_of(to_json(mention))
     record = record_of(to_json(mention), via)
     assert record.author == author_hash(PSEUDONYMS.pseudonym("mastodon", "user3"))
     assert record.ward == ("E05013602", "Tottenham Hale") and record.topics == ("waste",)
