@@ -1,0 +1,222 @@
+"""Communities: CPU per mention of the aggregation, and the agent's memory for 100,000 mentions.
+
+    python -m bench.bench_communities --out bench/results/communities.json
+
+Three measurements in one run:
+
+* **steps** — the pure work per mention, in this process: find its spaces and group
+  a batch (``deltas_of``), apply the deltas to the book, build every community record
+  once. This is what the communities aggregation adds to a worker that already holds
+  the decoded batch (the in-path design: the fused agent emitting per-batch deltas).
+* **worker** — the real separate consumer on the real stack: a Faust worker running
+  only the community agents reads ``mentions.enriched.v1``, produces deltas, applies
+  them to its changelogged table and writes the records to Elasticsearch. CPU of the
+  worker process per mention, from the first produce until every mention is counted
+  in Elasticsearch.
+* **memory** — 100,000 mentions across 2,000 communities held in the book (tracemalloc),
+  and the bytes of the table entries (the changelog values) that hold them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import sys
+import tempfile
+import time
+import tracemalloc
+import uuid
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from elasticsearch import Elasticsearch
+from kafka import KafkaProducer
+
+from bench.bench_pipeline import cpu_seconds
+from common.communities import Space
+from common.topics import ensure_topics
+from devkit.communities import WARDS, in_space
+from devkit.stack import stack_env
+from devkit.waiting import wait_for
+from devkit.worker import Worker
+from pipelines.steps.communities import deltas_of, read_delta
+from pipelines.steps.communities_book import CommunityBook
+from pipelines.steps.communities_doc import community_doc
+from schemas.codec import encode
+from schemas.models import Match
+
+ROOT = Path(__file__).resolve().parents[1]
+BATCH = 500
+
+
+def corpus(n: int, communities: int, start: datetime) -> list[bytes]:
+    """``n`` enriched mentions (JSON) over ``communities`` spaces: each is a post in one of
+    ``communities / 2`` subreddits that links that subreddit's local website (2 spaces per
+    mention), 25 authors per subreddit."""
+    wards = sorted(WARDS)
+    subreddits = communities // 2
+    out = []
+    for i in range(n):
+        s = i % subreddits
+        m = in_space(
+            i,
+            who=s * 25 + (i // subreddits) % 25,
+            kind="reddit",
+            matched=(Match(kind="subreddit", value=f"sub{s}"),),
+            text=f"Bins not collected again on the High Road, see https://site{s}.example/n/{i}",
+            ward=wards[i % len(wards)],
+            at=start + timedelta(seconds=i % 86_400),
+        )
+        out.append(encode(m))
+    return out
+
+
+def steps(values: list[bytes]) -> dict[str, Any]:
+    """CPU per mention of the pure steps (extraction + book + one record per community)."""
+    book = CommunityBook(28)
+    now = time.time()
+    started = time.process_time()
+    offset = 0
+    for i in range(0, len(values), BATCH):
+        batch = deltas_of(values[i : i + BATCH], now=now, horizon_s=28 * 86_400, erased=set())
+        for space in batch.by_space:
+            _, records = read_delta(batch.encode(space))  # the book agent decodes the delta
+            book.apply(space, 0, f"0|{space}|{offset}", offset, records)
+            offset += 1
+    extracted = time.process_time()
+    docs = 0
+    for key, state in book.take_dirty():
+        assert state is not None
+        made = community_doc(
+            Space.parse(key), state.records.values(), now=now, k=5, horizon_days=28, labels={}
+        )
+        docs += made is not None
+    done = time.process_time()
+    n = len(values)
+    return {
+        "mentions": n,
+        "communities": docs,
+        "extract_and_apply_ms_per_mention": round((extracted - started) * 1000 / n, 4),
+        "records_ms_per_mention": round((done - extracted) * 1000 / n, 4),
+        "total_ms_per_mention": round((done - started) * 1000 / n, 4),
+    }
+
+
+def memory(values: list[bytes]) -> dict[str, Any]:
+    """Book memory and table bytes for ``values`` (the 100,000 mentions)."""
+    now = time.time()
+    batches = [
+        deltas_of(values[i : i + BATCH], now=now, horizon_s=28 * 86_400, erased=set())
+        for i in range(0, len(values), BATCH)
+    ]
+    table_bytes = 0
+    decoded = []
+    for batch in batches:
+        for space in batch.by_space:
+            raw = batch.encode(space)
+            table_bytes += len(raw)
+            decoded.append(read_delta(raw))
+    tracemalloc.start()
+    before = tracemalloc.get_traced_memory()[0]
+    book = CommunityBook(28)
+    for offset, (space, records) in enumerate(decoded):
+        book.apply(space, 0, f"0|{space}|{offset}", offset, records)
+    held = tracemalloc.get_traced_memory()[0] - before
+    tracemalloc.stop()
+    records = sum(len(s.records) for s in book.spaces.values())
+    return {
+        "mentions": len(values),
+        "spaces": len(book),
+        "records": records,
+        "book_mb": round(held / 1e6, 1),
+        "book_bytes_per_record": round(held / records),
+        "table_values_mb": round(table_bytes / 1e6, 1),
+        "bound": "records of the last horizon_days (28) only: older ones expire hourly",
+    }
+
+
+def worker(values: list[bytes], spaces: int) -> dict[str, Any]:
+    """CPU of a worker running only the community agents, per mention, on the real stack."""
+    env = stack_env()
+    kafka, es_url = env["EARSHOT_KAFKA_BOOTSTRAP"], env["EARSHOT_ES_URL"]
+    prefix = f"bench{uuid.uuid4().hex[:8]}-"
+    ensure_topics(kafka, prefix=prefix, names=["mentions.enriched.v1", "mentions.enriched.v1.dlq"])
+    es = Elasticsearch(es_url, request_timeout=60)
+    index = f"{prefix}earshot-communities"
+    producer = KafkaProducer(bootstrap_servers=kafka, acks="all", linger_ms=5)
+
+    def counted() -> int:
+        try:
+            es.indices.refresh(index=index)
+            hits = es.search(index=index, size=10_000, query={"prefix": {"key": "subreddit"}})
+        except Exception:  # the index appears with the first flush
+            return 0
+        return sum(h["_source"]["week"]["mentions"] for h in hits["hits"]["hits"])
+
+    with tempfile.TemporaryDirectory() as tmp:
+        register = Path(tmp) / "communities.yaml"
+        register.write_text("version: 1\nk: 5\n")
+        w = Worker(
+            kafka,
+            es_url,
+            prefix,
+            Path(tmp),
+            app="tests.integration.communities_app",
+            EARSHOT_COMMUNITIES_FILE=str(register),
+            EARSHOT_COMMUNITY_FLUSH_SECONDS="2",
+        )
+        w.start()
+        try:
+            warm = values[:1000]
+            for v in warm:
+                producer.send(f"{prefix}mentions.enriched.v1", value=v)
+            producer.flush()
+            wait_for(counted, lambda c: c >= len(warm), 300, w.log_tail)
+            rest = values[1000:]
+            before = cpu_seconds(w.pid)
+            started = time.perf_counter()
+            for v in rest:
+                producer.send(f"{prefix}mentions.enriched.v1", value=v)
+            producer.flush()
+            wait_for(counted, lambda c: c >= len(values), 600, w.log_tail)
+            seconds = time.perf_counter() - started
+            cpu = cpu_seconds(w.pid) - before
+        finally:
+            w.stop()
+            producer.close()
+            es.close()
+    return {
+        "mentions": len(rest),
+        "spaces_per_mention": 2,
+        "communities": spaces,
+        "seconds": round(seconds, 2),
+        "mentions_per_s": round(len(rest) / seconds, 1),
+        "cpu_ms_per_mention": round(cpu * 1000 / len(rest), 3),
+    }
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "communities.json")
+    parser.add_argument("--worker-mentions", type=int, default=20_000)
+    args = parser.parse_args()
+    start = datetime.now(UTC) - timedelta(days=1)
+    big = corpus(100_000, 2_000, start)
+    result = {
+        "machine": {"arch": platform.machine(), "python": platform.python_version()},
+        "target_ms_per_mention": 0.1,
+        "steps": steps(big[:20_000]),
+        "memory_100k_mentions_2000_communities": memory(big),
+        "worker": worker(corpus(args.worker_mentions, 400, start), 400),
+        "note": "CPU shared with other processes on a 2-core machine; figures are indicative",
+    }
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(result, indent=2) + "\n")
+    print(json.dumps(result, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
