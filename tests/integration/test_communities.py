@@ -8,6 +8,7 @@ only the community agents (enrichment needs the sentiment model) and writes the
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -15,13 +16,14 @@ import pytest
 from elasticsearch import Elasticsearch, NotFoundError
 from kafka import KafkaProducer
 
-from common.elastic import alias
+from common.elastic import alias, install_templates, single_index
 from common.topics import ensure_topics
 from devkit.communities import PSEUDONYMS, in_space
 from devkit.waiting import wait_for
 from devkit.worker import Worker
 from schemas.codec import encode
 from schemas.models import EnrichedMention, Match
+from services.privacy import retention
 from services.privacy.tombstones import TombstoneWriter
 
 REDDIT = (Match(kind="subreddit", value="haringey"),)
@@ -196,3 +198,21 @@ def test_an_erased_authors_mentions_stop_counting_and_never_count_again(
         120,
         worker.log_tail,
     )
+
+
+def test_retention_deletes_records_a_stopped_worker_left_behind(
+    es: Elasticsearch, unique_prefix: str
+) -> None:
+    prefix = f"{unique_prefix}earshot"
+    install_templates(es, prefix)
+    index = single_index(prefix, "communities")
+    for key, updated in (
+        ("subreddit:reddit:old", "2026-01-03"),
+        ("subreddit:reddit:new", "2026-11-19"),
+    ):
+        es.index(index=index, id=key, document={"key": key, "updated_at": updated}, refresh=True)
+    stale = retention.stale_communities(es, prefix, 1, date(2026, 11, 20))
+    assert stale == ["subreddit:reddit:old"]
+    assert retention.delete_communities(es, prefix, stale) == 1
+    es.indices.refresh(index=index)
+    assert [h["_id"] for h in es.search(index=index)["hits"]["hits"]] == ["subreddit:reddit:new"]
