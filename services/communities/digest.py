@@ -28,9 +28,12 @@ from services.notifier.settings import NotifierSettings
 from services.notifier.smtp import SmtpMailer
 
 
-def area_query(dept: Department) -> dict[str, Any]:
-    """Communities in the department's council about its topics, or whose relationship it owns."""
+def area_query(dept: Department, owned: list[str]) -> dict[str, Any]:
+    """Communities in the department's council about its topics, or whose relationship it
+    owns (``owned``: keys from the register, which may be newer than the records)."""
     about: list[dict[str, Any]] = [{"term": {"register.department": dept.id}}]
+    if owned:
+        about.append({"ids": {"values": owned}})
     if dept.owns_topics:
         about.append({"terms": {"topic_ids": list(dept.owns_topics)}})
     must: list[dict[str, Any]] = [{"bool": {"should": about}}]
@@ -39,14 +42,20 @@ def area_query(dept: Department) -> dict[str, Any]:
     return {"bool": {"filter": must}}
 
 
-def week_of(store: CommunityStore, dept: Department, suggestions: list[Doc]) -> CommunityWeek:
+def week_of(
+    store: CommunityStore, dept: Department, suggestions: list[Doc], register: CommunitiesFile
+) -> CommunityWeek:
     """What the department's email says this week (``suggestions``: those in its council)."""
-    area = store.search(area_query(dept))
+    entries = {e.community: e for e in register.entries if e.department == dept.id}
+    area = [
+        {**d, "register": entries[d["key"]].model_dump()} if d["key"] in entries else d
+        for d in store.search(area_query(dept, sorted(entries)))
+    ]
     return CommunityWeek(
         new=[d for d in area if d["new_this_week"]],
         growing=[d for d in area if d["growing"]],
         shifted=[d for d in area if abs(d["sentiment"]["shift"] or 0.0) >= SHIFT],
-        owned=[d for d in area if (d.get("register") or {}).get("department") == dept.id],
+        owned=[d for d in area if d["key"] in entries],
         suggestions=suggestions,
     )
 
@@ -78,8 +87,12 @@ def build_emails(
     try:
         store = CommunityStore(es, settings.index_prefix)
         for dept in departments:
-            waiting = store.suggestions(sources, register, Filters(council=dept.council), size=10)
-            content = week_of(store, dept, waiting)
+            waiting = [
+                d
+                for d in store.suggestions(sources, register, Filters(council=dept.council))
+                if not dept.owns_topics or set(d["topic_ids"]) & set(dept.owns_topics)
+            ][:10]
+            content = week_of(store, dept, waiting, register)
             if not content.empty():
                 emails.append(render_communities_digest(renderer, dept, content, now, iso_week))
     finally:
