@@ -49,6 +49,7 @@ from schemas.models import Match
 
 ROOT = Path(__file__).resolve().parents[1]
 BATCH = 500
+PARTITIONS = 4
 
 
 def corpus(n: int, communities: int, start: datetime) -> list[bytes]:
@@ -81,9 +82,9 @@ def steps(values: list[bytes]) -> dict[str, Any]:
     offset = 0
     for i in range(0, len(values), BATCH):
         batch = deltas_of(values[i : i + BATCH], now=now, horizon_s=28 * 86_400, erased=set())
-        for space in batch.by_space:
-            _, records = read_delta(batch.encode(space))  # the book agent decodes the delta
-            book.apply(space, 0, f"0|{space}|{offset}", offset, records)
+        for p, message in batch.messages(PARTITIONS).items():
+            for space, records in read_delta(message).items():  # as the book agent does
+                book.apply(space, p, f"{p}|{offset}", offset, records)
             offset += 1
     extracted = time.process_time()
     docs = 0
@@ -114,15 +115,15 @@ def memory(values: list[bytes]) -> dict[str, Any]:
     table_bytes = 0
     decoded = []
     for batch in batches:
-        for space in batch.by_space:
-            raw = batch.encode(space)
+        for p, raw in batch.messages(PARTITIONS).items():
             table_bytes += len(raw)
-            decoded.append(read_delta(raw))
+            decoded.append((p, read_delta(raw)))
     tracemalloc.start()
     before = tracemalloc.get_traced_memory()[0]
     book = CommunityBook(28)
-    for offset, (space, records) in enumerate(decoded):
-        book.apply(space, 0, f"0|{space}|{offset}", offset, records)
+    for offset, (p, spaces) in enumerate(decoded):
+        for space, records in spaces.items():
+            book.apply(space, p, f"{p}|{offset}", offset, records)
     held = tracemalloc.get_traced_memory()[0] - before
     tracemalloc.stop()
     records = sum(len(s.records) for s in book.spaces.values())

@@ -1,17 +1,19 @@
-"""Community agents: mentions.enriched.v1 → per-space deltas → windowed table → earshot-communities.
+"""Community agents: mentions.enriched.v1 → deltas by space → changelogged table → earshot-communities.
 
 Two agents, because Faust tables are sharded by the partition of the event being
 processed: a community's state must live in exactly one partition, so that with
 two workers it is neither split nor clobbered.
 
 * ``communities`` reads enriched mentions in batches, finds each mention's spaces
-  (``pipelines.steps.communities``) and produces **one delta per space per batch**,
-  keyed by the space, to an internal topic — not one message per mention and space.
+  (``pipelines.steps.communities``) and produces **one delta per partition per
+  batch** to an internal topic, holding the records of every space of that partition
+  (a space's partition is a hash of its key, the same on every worker) — not one
+  message per mention, nor per space.
 * ``community-book`` applies each delta to the table ``community-deltas`` (key
-  ``<partition>|<space>|<offset>`` → the delta's bytes, changelogged), and to the
-  in-memory :class:`CommunityBook` derived from it. A delta redelivered after a kill
-  rewrites the same key; a mention redelivered in another delta counts once (the
-  book keeps records by mention id).
+  ``<partition>|<offset>`` → the delta's bytes, changelogged), and to the in-memory
+  :class:`CommunityBook` derived from it. A delta redelivered after a kill rewrites
+  the same key; a mention redelivered in another delta counts once (the book keeps
+  records by mention id).
 
 A timer writes the records of the spaces touched since the last flush to
 Elasticsearch (``_id`` = space key, version = last delta offset, so a stale writer
@@ -106,42 +108,46 @@ class CommunityWriter:
         self.ready = False
 
     def apply(self, event: EventT[bytes]) -> int:
-        """Apply one delta event (inside stream iteration)."""
-        space, records = read_delta(event.value)
+        """Apply one delta event (inside stream iteration); returns the records that were new."""
+        spaces = read_delta(event.value)
         partition, offset = event.message.partition, event.message.offset
-        key = f"{partition}|{space}|{offset}"
+        key = f"{partition}|{offset}"
         self.table[key.encode()] = event.value
-        return self.book.apply(space, partition, key, offset, records)
+        return sum(
+            self.book.apply(space, partition, key, offset, records)
+            for space, records in spaces.items()
+        )
 
     def rebuild(self, active: set[int]) -> None:
         """Derive the book again from the table, for the partitions this worker owns."""
         self.book.clear()
         for raw, value in list(self.table.items()):
             key = raw.decode() if isinstance(raw, bytes) else str(raw)
-            partition, space, offset = key.split("|")
-            if int(partition) in active:
-                _, records = read_delta(value)
-                self.book.apply(space, int(partition), key, int(offset), records)
+            partition, offset = (int(part) for part in key.split("|"))
+            if partition in active:
+                for space, records in read_delta(value).items():
+                    self.book.apply(space, partition, key, offset, records)
         self.ready = True
         log.info("communities: %d spaces rebuilt from the table", len(self.book))
 
     def erase(self, authors: set[int]) -> int:
         """Stop counting ``authors``; their records leave the table. Returns spaces changed."""
         changed = self.book.erase(authors)
-        for state in changed.values():
-            for key in list(state.entries):
-                value = self.table.get(key.encode())
-                if value is None:
-                    continue
-                space, records = read_delta(value)
-                kept = [r for r in records if r.author not in self.book.erased]
-                if len(kept) == len(records):
-                    continue
-                if kept:
-                    self.table[key.encode()] = encode_delta(space, [r.encode() for r in kept])
-                else:
-                    del self.table[key.encode()]
-                    del state.entries[key]
+        keys = sorted({key for state in changed.values() for key in state.entries})
+        for key in keys:
+            value = self.table.get(key.encode())
+            if value is None:
+                continue
+            kept = {
+                space: [r.encode() for r in records if r.author not in self.book.erased]
+                for space, records in read_delta(value).items()
+            }
+            kept = {space: items for space, items in kept.items() if items}
+            if kept:
+                self.table[key.encode()] = encode_delta(kept)
+            else:
+                del self.table[key.encode()]
+                self.book.drop_entry(key)
         return len(changed)
 
     def expire(self, now: float) -> None:
@@ -261,8 +267,8 @@ def register(app: faust.App, topics: Topics, settings: PipelineSettings) -> None
             for i, exc in batch.failed:
                 await dlq.send(events[i], exc)
             pending = [
-                await deltas.send(key=space.encode(), value=batch.encode(space))
-                for space in batch.by_space
+                await deltas.send(key=str(p).encode(), value=value, partition=p)
+                for p, value in batch.messages(settings.partitions).items()
             ]
             if pending:
                 await asyncio.gather(*pending)

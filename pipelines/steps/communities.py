@@ -227,6 +227,12 @@ def record_of(
     )
 
 
+def partition_of(space: str, partitions: int) -> int:
+    """The partition a space's state lives in: the same on every worker, whatever the key."""
+    digest = hashlib.blake2b(space.encode(), digest_size=4).digest()
+    return int.from_bytes(digest, "big") % partitions
+
+
 @dataclass
 class Deltas:
     """One batch of mentions grouped by space: what the aggregating agent is sent."""
@@ -235,14 +241,17 @@ class Deltas:
     failed: list[tuple[int, Exception]]
     skipped: int = 0
 
-    def encode(self, space: str) -> bytes:
-        """The delta message for ``space`` (key = the space key)."""
-        return encode_delta(space, self.by_space[space])
+    def messages(self, partitions: int) -> dict[int, bytes]:
+        """One delta message per partition, holding every space of that partition."""
+        grouped: dict[int, dict[str, list[list[Any]]]] = {}
+        for space, items in self.by_space.items():
+            grouped.setdefault(partition_of(space, partitions), {})[space] = items
+        return {p: encode_delta(spaces) for p, spaces in grouped.items()}
 
 
-def encode_delta(space: str, items: list[list[Any]]) -> bytes:
-    """A delta message: one space and the records (in list form) it gains."""
-    return json.dumps({"space": space, "records": items}, separators=(",", ":")).encode()
+def encode_delta(spaces: Mapping[str, list[list[Any]]]) -> bytes:
+    """A delta message: per space, the records (in list form) it gains."""
+    return json.dumps({"spaces": spaces}, separators=(",", ":")).encode()
 
 
 def deltas_of(
@@ -281,8 +290,10 @@ def deltas_of(
     return out
 
 
-def read_delta(value: bytes) -> tuple[str, list[Record]]:
-    """The space and records of one delta message; raises on a malformed one."""
+def read_delta(value: bytes) -> dict[str, list[Record]]:
+    """The records per space of one delta message; raises on a malformed one."""
     data = json.loads(value)
-    space = Space.parse(data["space"]).key
-    return space, [Record.decode(item) for item in data["records"]]
+    return {
+        Space.parse(space).key: [Record.decode(item) for item in items]
+        for space, items in data["spaces"].items()
+    }

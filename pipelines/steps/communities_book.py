@@ -28,8 +28,8 @@ class SpaceState:
 
     partition: int
     records: dict[str, Record] = field(default_factory=dict)
-    entries: dict[str, int] = field(default_factory=dict)
-    """Table key -> newest event time among its records (an entry expires after it)."""
+    entries: set[str] = field(default_factory=set)
+    """Table keys of the deltas that hold records of this space."""
     version: int = -1
     """Highest delta offset applied: the community record's version in Elasticsearch."""
 
@@ -51,6 +51,8 @@ class CommunityBook:
         self.dirty: set[str] = set()
         self.erased: set[int] = set()
         """Author hashes of erased people: never counted again."""
+        self.entries: dict[str, tuple[int, int]] = {}
+        """Table key -> (its partition, newest event time of its records): it expires after."""
 
     def apply(
         self, space: str, partition: int, entry: str, version: int, records: Iterable[Record]
@@ -60,7 +62,7 @@ class CommunityBook:
         if state is None:
             state = self.spaces[space] = SpaceState(partition)
         added = 0
-        newest = state.entries.get(entry, 0)
+        newest = self.entries.get(entry, (partition, 0))[1]
         for record in records:
             if record.author is not None and record.author in self.erased:
                 continue
@@ -68,7 +70,8 @@ class CommunityBook:
             if record.mention_id not in state.records:
                 state.records[record.mention_id] = record
                 added += 1
-        state.entries[entry] = newest
+        state.entries.add(entry)
+        self.entries[entry] = (partition, newest)
         state.version = max(state.version, version)
         self.dirty.add(space)
         return added
@@ -76,16 +79,14 @@ class CommunityBook:
     def expire(self, now: float) -> Expired:
         """Drop records older than the horizon; say which table entries to delete."""
         cutoff = now - self.horizon
-        out = Expired([], [])
+        gone = {e for e, (_, newest) in self.entries.items() if newest < cutoff}
+        out = Expired([(self.entries.pop(e)[0], e) for e in sorted(gone)], [])
         for key, state in list(self.spaces.items()):
             old = [mid for mid, r in state.records.items() if r.at < cutoff]
             for mid in old:
                 del state.records[mid]
-            gone = [e for e, newest in state.entries.items() if newest < cutoff]
-            for entry in gone:
-                del state.entries[entry]
-                out.entries.append((state.partition, entry))
-            if old or gone:
+            if old or state.entries & gone:
+                state.entries -= gone
                 self.dirty.add(key)
             if not state.records and not state.entries:
                 del self.spaces[key]
@@ -114,10 +115,17 @@ class CommunityBook:
         self.dirty.clear()
         return out
 
+    def drop_entry(self, entry: str) -> None:
+        """A table entry is gone (all its records erased)."""
+        self.entries.pop(entry, None)
+        for state in self.spaces.values():
+            state.entries.discard(entry)
+
     def clear(self) -> None:
         """Forget everything but the erased authors (before a rebuild from the table)."""
         self.spaces.clear()
         self.dirty.clear()
+        self.entries.clear()
 
     def __len__(self) -> int:
         return len(self.spaces)

@@ -17,6 +17,7 @@ from pipelines.steps.communities import (
     author_hash,
     deltas_of,
     link_spaces,
+    partition_of,
     read_delta,
     record_of,
     spaces_of,
@@ -198,8 +199,15 @@ def test_a_batch_is_grouped_by_space_and_skips_old_erased_and_broken_mentions() 
     ]
     assert len(batch.by_space["hashtag:mastodon:haringey"]) == 3
     assert batch.skipped == 2 and [i for i, _ in batch.failed] == [5]
-    space, records = read_delta(batch.encode("hashtag:mastodon:haringey"))
-    assert space == "hashtag:mastodon:haringey" and len(records) == 3
+    messages = batch.messages(4)
+    assert set(messages) == {
+        partition_of("hashtag:mastodon:haringey", 4),
+        partition_of("instance:mastodon:social.example", 4),
+    }
+    spaces = {s: r for m in messages.values() for s, r in read_delta(m).items()}
+    assert [r.mention_id for r in spaces["hashtag:mastodon:haringey"]] == [
+        m.mention_id for m in good
+    ]
 
 
 def test_space_keys_parse_and_label() -> None:
