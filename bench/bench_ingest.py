@@ -34,12 +34,12 @@ from devkit.stack import stack_env
 from schemas.ids import mention_id
 from schemas.models import Source
 from services.ingest.mastodon.source import MastodonConfig
+from services.ingest.registry import build_source
 from services.ingest.rss.source import RssConfig
 from services.ingest.runtime.api import Cursor, SourceContext
 from services.ingest.runtime.config import InstanceConfig
 from services.ingest.runtime.http import ApiClient, make_client
 from services.ingest.runtime.producer import MentionProducer, Topics
-from services.ingest.runtime.registry import build_source
 from services.ingest.runtime.service import IngestService
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -21,12 +21,12 @@ from common.retry import RetryPolicy
 from common.settings import KafkaSettings
 from common.topics import ensure_topics
 from schemas.models import Mention
+from services.ingest.registry import build_source
 from services.ingest.runtime.api import Cursor, Page, SourceContext, Stream
 from services.ingest.runtime.config import InstanceConfig
 from services.ingest.runtime.cursors import load_cursors
 from services.ingest.runtime.http import ApiClient, make_client
 from services.ingest.runtime.producer import MentionProducer, Topics
-from services.ingest.runtime.registry import build_source
 from services.ingest.runtime.service import IngestService
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -3,7 +3,7 @@
 ``accept`` adds one item to one list of one source instance — a Mastodon hashtag,
 a Bluesky search for ``#tag``, an X query, a subreddit, a website's feed — by an
 edit to the file's text that keeps every comment, validated against the ingestion
-services' own schema (:class:`services.ingest.runtime.registry.SourcesFile`) before
+services' own schema (:class:`services.ingest.registry.SourcesFile`) before
 the file is replaced. The ingestion services pick the change up (reload on change
 or SIGHUP, or a restart).
 """
@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 from common.communities import Space
 from common.yamlconfig import Lines, read_yaml, validate_data
 from common.yamledit import append_item, edit_file
-from services.ingest.runtime.registry import SourcesFile
+from services.ingest.registry import SourcesFile
 
 
 @dataclass(frozen=True)

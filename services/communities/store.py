@@ -10,7 +10,7 @@ from elasticsearch import Elasticsearch, NotFoundError
 from common.communities import CommunitiesFile, Space
 from common.elastic import alias
 from services.communities.sources import followed
-from services.ingest.runtime.registry import SourcesFile
+from services.ingest.registry import SourcesFile
 
 Doc = dict[str, Any]
 KIND = "communities"

@@ -19,11 +19,11 @@ from common.privacy import Pseudonymiser
 from common.retry import RetryPolicy, retry_async
 from common.settings import load_settings
 from common.yamlconfig import ConfigError
+from services.ingest.registry import build_source, load_sources
 from services.ingest.runtime.api import SourceContext
 from services.ingest.runtime.cursors import load_cursors
 from services.ingest.runtime.http import ApiClient, make_client
 from services.ingest.runtime.producer import MentionProducer, Topics
-from services.ingest.runtime.registry import build_source, load_sources
 from services.ingest.runtime.service import IngestService
 from services.ingest.runtime.settings import IngestSettings
 

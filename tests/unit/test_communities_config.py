@@ -13,7 +13,7 @@ from common.routing.load import load_routing
 from common.yamlconfig import ConfigError, read_yaml
 from services.communities.cli import reject
 from services.communities.sources import accept, addition_for, followed, load_sources_file
-from services.ingest.runtime.registry import SourcesFile
+from services.ingest.registry import SourcesFile
 
 ROOT = Path(__file__).resolve().parents[2]
 CONFIG = ROOT / "deploy" / "config"

@@ -11,7 +11,6 @@ import pytest
 
 from common.communities import Space
 from devkit.communities import PSEUDONYMS, in_space
-from devkit.replay.kit import context
 from pipelines.steps.communities import (
     Record,
     author_hash,
@@ -25,10 +24,10 @@ from pipelines.steps.communities import (
 from schemas.codec import encode, to_json
 from schemas.models import Match, Mention
 from services.ingest.bluesky.mapping import map_post
-from services.ingest.mastodon.source import map_status
+from services.ingest.mastodon.mapping import map_status
 from services.ingest.reddit.mapping import map_thing
-from services.ingest.rss.source import map_entry
-from services.ingest.webhook.source import WebhookConfig, WebhookPayload, WebhookSource
+from services.ingest.rss.mapping import map_entry
+from services.ingest.webhook.mapping import WebhookPayload, map_payload
 from services.ingest.x.mapping import map_tweet
 
 PAYLOADS = Path(__file__).resolve().parents[1] / "contract" / "payloads"
@@ -144,12 +143,13 @@ def test_rss_entries_belong_to_their_feed_and_website() -> None:
 
 
 def test_webhook_reports_belong_to_their_form() -> None:
-    source = WebhookSource(
-        WebhookConfig(kind="webhook", name="report-it", secret_env="S"),
-        context(environ={"S": "x" * 32}),
-    )
     body = json.loads((PAYLOADS / "webhook" / "valid.json").read_text())
-    mention = source.to_mention(WebhookPayload.model_validate(body))
+    mention = map_payload(
+        WebhookPayload.model_validate(body),
+        instance="report-it",
+        fetched_at=FETCHED,
+        pseudonymiser=PSEUDONYMS,
+    )
     assert keys(mention) == (["form:webhook:report-it"], ["form:webhook:report-it"])
 
 

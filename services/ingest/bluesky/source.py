@@ -20,12 +20,13 @@ from typing import Literal
 
 from pydantic import AwareDatetime, Field, model_validator
 
-from schemas.models import Match, Mention
+from schemas.models import Match
 from services.ingest.bluesky.client import BlueskyClient, PostView
 from services.ingest.bluesky.firehose import FirehoseStream
 from services.ingest.bluesky.mapping import iso, map_post, parse_time
-from services.ingest.runtime.api import Cursor, Page, Reject, Source, SourceContext, Stream
+from services.ingest.runtime.api import Cursor, Page, Source, SourceContext, SourceSpec, Stream
 from services.ingest.runtime.config import InstanceConfig
+from services.ingest.runtime.items import map_items
 
 log = logging.getLogger(__name__)
 Found = tuple[datetime, str, PostView]
@@ -151,25 +152,19 @@ class SearchStream(Stream):
 
     def page_of(self, chunk: Sequence[Found], since: datetime, seen: list[str]) -> Page:
         """Map some collected posts; broken ones become Rejects; the cursor covers them all."""
-        mentions: list[Mention] = []
-        rejects: list[Reject] = []
         fetched_at = self._ctx.now()
-        for _, _, post in chunk:
-            try:
-                mention = map_post(
-                    post.get("record"),
-                    uri=post["uri"],
-                    handle=(post.get("author") or {}).get("handle"),
-                    instance=self.instance,
-                    matched_by=(self._match,),
-                    fetched_at=fetched_at,
-                    pseudonymiser=self._ctx.pseudonymiser,
-                )
-            except (KeyError, TypeError, ValueError, AttributeError) as exc:
-                rejects.append(Reject(json.dumps(post, ensure_ascii=False).encode(), exc))
-                continue
-            if mention is not None:
-                mentions.append(mention)
+        mentions, rejects = map_items(
+            [post for _, _, post in chunk],
+            lambda post: map_post(
+                post.get("record"),
+                uri=post["uri"],
+                handle=(post.get("author") or {}).get("handle"),
+                instance=self.instance,
+                matched_by=(self._match,),
+                fetched_at=fetched_at,
+                pseudonymiser=self._ctx.pseudonymiser,
+            ),
+        )
         newest = max([since, *(key for key, _, _ in chunk)])
         recent = [ident for _, ident, _ in reversed(chunk)] + seen
         cursor: Cursor = {"since": iso(newest), "seen": recent[: self._config.seen_limit]}
@@ -209,3 +204,6 @@ class BlueskySource(Source):
 
     def streams(self) -> Sequence[Stream]:
         return self._streams
+
+
+SPEC = SourceSpec("bluesky", BlueskyConfig, BlueskySource)

@@ -1,34 +1,30 @@
 """Mastodon statuses → Mentions: hashtag timelines and search, polled forward with ``min_id``.
 
-A first run (no cursor) reads back ``backfill_pages`` pages from the newest with
-``max_id``, so posts already there when listening starts are heard.
+Mapping a status is ``mapping.map_status``. A first run (no cursor) reads back
+``backfill_pages`` pages from the newest with ``max_id``, so posts already there when
+listening starts are heard.
 
-Contract: the native id is the status URI, so the same post seen on two servers or
-under two hashtags is one mention; an edit (``edited_at``) is produced again under
-the same mention_id. A pass yields one Page per API page, each with cursor
-``{"min_id": <newest id so far>}``, so a restart resumes after the last committed page.
+Contract: an edit (``edited_at``) is produced again under the same mention_id. A pass
+yields one Page per API page, each with cursor ``{"min_id": <newest id so far>}``, so a
+restart resumes after the last committed page.
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import AsyncGenerator, Awaitable, Callable, Sequence
-from datetime import datetime
 from typing import Literal
 from urllib.parse import urlsplit
 
 from pydantic import Field, model_validator
 
-from common.privacy import Pseudonymiser
-from schemas.models import Match, Mention, Thread
+from schemas.models import Match
 from services.ingest.mastodon.client import MastodonClient, Status, StatusPage, id_key, newest
+from services.ingest.mastodon.mapping import map_status
 from services.ingest.mastodon.stream import StreamingHashtag
-from services.ingest.runtime.api import Cursor, Page, Reject, Source, SourceContext, Stream
+from services.ingest.runtime.api import Cursor, Page, Source, SourceContext, SourceSpec, Stream
 from services.ingest.runtime.config import InstanceConfig
-from services.ingest.runtime.mapping import html_to_text, make_mention
-
-PUBLIC = frozenset({"public", "unlisted", None})
+from services.ingest.runtime.items import map_items
 
 
 class MastodonConfig(InstanceConfig):
@@ -60,64 +56,21 @@ class MastodonConfig(InstanceConfig):
         return ("token_env",) if self.search or self.streaming else ()
 
 
-def map_status(
-    status: Status,
-    *,
-    instance: str,
-    match: Match,
-    fetched_at: datetime,
-    pseudonymiser: Pseudonymiser,
-) -> Mention | None:
-    """One status as a Mention; None for a post to skip (private, no text); ValueError if broken."""
-    status = status.get("reblog") or status
-    if status.get("visibility") not in PUBLIC:
-        return None
-    text = html_to_text(status.get("content"))
-    if not text:
-        return None
-    account = status.get("account") or {}
-    acct = account.get("acct")
-    author_id = account.get("url") or account.get("uri") or acct
-    parent = status.get("in_reply_to_id")
-    edited = status.get("edited_at")
-    return make_mention(
-        kind="mastodon",
-        instance=instance,
-        native_id=str(status["uri"]),
-        url=status.get("url") or status["uri"],
-        text=text,
-        title=html_to_text(status.get("spoiler_text")) or None,
-        lang=status.get("language"),
-        created_at=datetime.fromisoformat(str(status["created_at"]).replace("Z", "+00:00")),
-        edited_at=datetime.fromisoformat(edited.replace("Z", "+00:00")) if edited else None,
-        fetched_at=fetched_at,
-        author=pseudonymiser.author("mastodon", str(author_id), acct) if author_id else None,
-        thread=Thread(parent_id=str(parent)) if parent else None,
-        matched_by=(match,),
-    )
-
-
 def to_page(
     statuses: Sequence[Status], stream: Stream, match: Match, ctx: SourceContext, min_id: str | None
 ) -> Page:
     """Map a batch of statuses; broken ones become Rejects; the cursor is the newest id."""
     fetched_at = ctx.now()
-    mentions: list[Mention] = []
-    rejects: list[Reject] = []
-    for status in statuses:
-        try:
-            mention = map_status(
-                status,
-                instance=stream.instance,
-                match=match,
-                fetched_at=fetched_at,
-                pseudonymiser=ctx.pseudonymiser,
-            )
-        except (KeyError, TypeError, ValueError, AttributeError) as exc:
-            rejects.append(Reject(json.dumps(status, ensure_ascii=False).encode(), exc))
-            continue
-        if mention is not None:
-            mentions.append(mention)
+    mentions, rejects = map_items(
+        statuses,
+        lambda status: map_status(
+            status,
+            instance=stream.instance,
+            match=match,
+            fetched_at=fetched_at,
+            pseudonymiser=ctx.pseudonymiser,
+        ),
+    )
     ids = [str(s["id"]) for s in statuses if isinstance(s.get("id"), str | int)]
     cursor = newest(min_id, *ids)
     return Page(mentions, rejects, {"min_id": cursor} if cursor else None, fetched=len(statuses))
@@ -237,3 +190,6 @@ class MastodonSource(Source):
 
     def streams(self) -> Sequence[Stream]:
         return self._streams
+
+
+SPEC = SourceSpec("mastodon", MastodonConfig, MastodonSource)

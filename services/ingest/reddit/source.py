@@ -20,12 +20,13 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
-from schemas.models import Match, Mention
+from schemas.models import Match
 from services.ingest.reddit.client import Credentials, Listing, RedditClient
 from services.ingest.reddit.mapping import WEB, map_thing
-from services.ingest.runtime.api import Cursor, Page, Reject, Source, SourceContext, Stream
+from services.ingest.runtime.api import Cursor, Page, Source, SourceContext, SourceSpec, Stream
 from services.ingest.runtime.config import ENV_NAME, InstanceConfig
 from services.ingest.runtime.http import QueryParams
+from services.ingest.runtime.items import map_items
 
 SUBREDDIT = r"^[A-Za-z0-9][A-Za-z0-9_]{1,20}$"
 
@@ -170,22 +171,16 @@ class ListingStream(Stream):
         seen: list[str] = list(cursor.get("seen") or [])
         known = set(seen)
         fresh = [t for t in reversed(children) if _ident(t) not in known]
-        mentions: list[Mention] = []
-        rejects: list[Reject] = []
-        for thing in fresh:
-            try:
-                mention = map_thing(
-                    thing,
-                    instance=self.instance,
-                    query=self._query,
-                    fetched_at=self._ctx.now(),
-                    pseudonymiser=self._ctx.pseudonymiser,
-                )
-            except (KeyError, TypeError, ValueError, AttributeError) as exc:
-                rejects.append(Reject(json.dumps(thing, ensure_ascii=False).encode(), exc))
-                continue
-            if mention is not None:
-                mentions.append(mention)
+        mentions, rejects = map_items(
+            fresh,
+            lambda thing: map_thing(
+                thing,
+                instance=self.instance,
+                query=self._query,
+                fetched_at=self._ctx.now(),
+                pseudonymiser=self._ctx.pseudonymiser,
+            ),
+        )
         recent = [_ident(t) for t in reversed(fresh)] + seen
         after: Cursor = {
             "before": next((n for n in map(_fullname, children) if n), cursor.get("before")),
@@ -248,3 +243,6 @@ class RedditSource(Source):
 
     def streams(self) -> Sequence[Stream]:
         return self._streams
+
+
+SPEC = SourceSpec("reddit", RedditConfig, RedditSource)

@@ -1,9 +1,18 @@
-"""HTTP side of RSS/Atom: conditional GET of a feed's bytes (ETag / Last-Modified, 304)."""
+"""HTTP side of RSS/Atom: conditional GET of a feed's bytes (ETag / Last-Modified, 304), parsing.
+
+Contract: :meth:`RssClient.fetch` returns a :class:`FeedResponse` or raises HttpRetryable /
+HttpPermanent; :func:`parse` turns its body into feedparser's result or raises PayloadError
+with the parser's reason when nothing usable came out.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
+import feedparser
+
+from services.ingest.runtime.errors import PayloadError
 from services.ingest.runtime.http import ApiClient
 
 ACCEPT = "application/atom+xml, application/rss+xml, application/rdf+xml, application/xml;q=0.9, text/xml;q=0.8, */*;q=0.1"
@@ -44,3 +53,15 @@ class RssClient:
             last_modified=response.headers.get("last-modified") or None,
             content_type=response.headers.get("content-type"),
         )
+
+
+def parse(response: FeedResponse) -> Any:
+    """feedparser over the fetched bytes; PayloadError when nothing usable came out."""
+    headers = {"content-location": response.url}
+    if response.content_type:
+        headers["content-type"] = response.content_type
+    parsed = feedparser.parse(response.body, response_headers=headers)
+    if parsed.get("bozo") and not parsed.get("entries"):
+        reason = parsed.get("bozo_exception")
+        raise PayloadError(response.url, f"malformed feed: {reason!r}", response.body)
+    return parsed

@@ -29,13 +29,13 @@ from collections.abc import Sequence
 from typing import Literal
 
 from aiohttp import web
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, SecretStr, ValidationError
+from pydantic import Field, SecretStr, ValidationError
 
-from schemas.models import Match, Mention, PlaceHint, Point, Thread
-from services.ingest.runtime.api import Source, SourceContext, Stream
+from schemas.models import Mention
+from services.ingest.runtime.api import Source, SourceContext, SourceSpec, Stream
 from services.ingest.runtime.config import ENV_NAME, InstanceConfig
 from services.ingest.runtime.errors import Retryable
-from services.ingest.runtime.mapping import html_to_text, make_mention
+from services.ingest.webhook.mapping import WebhookPayload, map_payload
 
 SIGNATURE_HEADER = "X-Earshot-Signature"
 
@@ -49,35 +49,6 @@ class WebhookConfig(InstanceConfig):
 
     def required_env(self) -> tuple[str, ...]:
         return ("secret_env",)
-
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-
-class WebhookAuthor(_Strict):
-    id: str = Field(min_length=1, max_length=300)
-    handle: str | None = Field(default=None, max_length=300)
-
-
-class WebhookGeo(_Strict):
-    lat: float = Field(ge=-90, le=90)
-    lon: float = Field(ge=-180, le=180)
-
-
-class WebhookPayload(_Strict):
-    """The documented POST body (see the module docstring)."""
-
-    id: str = Field(min_length=1, max_length=1000)
-    text: str = Field(min_length=1, max_length=40_000)
-    created_at: AwareDatetime
-    title: str | None = Field(default=None, max_length=2000)
-    url: str | None = Field(default=None, pattern=r"^https?://\S+$", max_length=4000)
-    lang: str | None = Field(default=None, pattern=r"^[A-Za-z]{2,3}([-_][A-Za-z0-9]{2,8})*$")
-    author: WebhookAuthor | None = None
-    geo: WebhookGeo | None = None
-    place: str | None = Field(default=None, min_length=1, max_length=300)
-    in_reply_to: str | None = Field(default=None, max_length=1000)
 
 
 def sign(secret: bytes, body: bytes) -> str:
@@ -108,24 +79,11 @@ class WebhookSource(Source):
 
     def to_mention(self, payload: WebhookPayload) -> Mention:
         """The documented payload as a Mention (author pseudonymised by deployment policy)."""
-        author = payload.author
-        return make_mention(
-            kind="webhook",
+        return map_payload(
+            payload,
             instance=self._config.name,
-            native_id=payload.id,
-            text=html_to_text(payload.text) or payload.text,
-            title=html_to_text(payload.title) or None,
-            url=payload.url,
-            lang=payload.lang,
-            created_at=payload.created_at,
             fetched_at=self._ctx.now(),
-            author=self._ctx.pseudonymiser.author("webhook", author.id, author.handle)
-            if author
-            else None,
-            geo=Point(lat=payload.geo.lat, lon=payload.geo.lon) if payload.geo else None,
-            place_hint=PlaceHint(name=payload.place) if payload.place else None,
-            thread=Thread(parent_id=payload.in_reply_to) if payload.in_reply_to else None,
-            matched_by=(Match(kind="webhook", value=self._config.name),),
+            pseudonymiser=self._ctx.pseudonymiser,
         )
 
     async def handle(self, request: web.Request) -> web.Response:
@@ -158,3 +116,6 @@ class WebhookSource(Source):
                 {"error": f"not stored, retry: {exc}"}, status=503, headers={"Retry-After": "5"}
             )
         return web.json_response({"mention_id": mention.mention_id}, status=202)
+
+
+SPEC = SourceSpec("webhook", WebhookConfig, WebhookSource)

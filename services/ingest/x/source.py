@@ -10,7 +10,6 @@ repeats a tweet. Retweets are skipped (add ``-is:retweet`` to the query to save 
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 from collections.abc import AsyncGenerator, Sequence
 from dataclasses import dataclass, field
@@ -18,10 +17,11 @@ from typing import Any, Literal
 
 from pydantic import Field, model_validator
 
-from schemas.models import Match, Mention
-from services.ingest.runtime.api import Cursor, Page, Reject, Source, SourceContext, Stream
+from schemas.models import Match
+from services.ingest.runtime.api import Cursor, Page, Source, SourceContext, SourceSpec, Stream
 from services.ingest.runtime.config import InstanceConfig
 from services.ingest.runtime.errors import HttpPermanent
+from services.ingest.runtime.items import map_items
 from services.ingest.x.client import Obj, XClient
 from services.ingest.x.mapping import map_tweet
 
@@ -139,24 +139,18 @@ class RecentSearchStream(Stream):
     def _page(
         self, tweets: Sequence[Any], places: dict[str, Obj], users: dict[str, Obj], top: int
     ) -> Page:
-        mentions: list[Mention] = []
-        rejects: list[Reject] = []
-        for tweet in tweets:
-            try:
-                mention = map_tweet(
-                    tweet,
-                    places=places,
-                    users=users,
-                    instance=self.instance,
-                    match=self._match,
-                    fetched_at=self._ctx.now(),
-                    pseudonymiser=self._ctx.pseudonymiser,
-                )
-            except (KeyError, TypeError, ValueError, AttributeError) as exc:
-                rejects.append(Reject(json.dumps(tweet, ensure_ascii=False).encode(), exc))
-                continue
-            if mention is not None:
-                mentions.append(mention)
+        mentions, rejects = map_items(
+            tweets,
+            lambda tweet: map_tweet(
+                tweet,
+                places=places,
+                users=users,
+                instance=self.instance,
+                match=self._match,
+                fetched_at=self._ctx.now(),
+                pseudonymiser=self._ctx.pseudonymiser,
+            ),
+        )
         return Page(mentions, rejects, {"since_id": str(top)} if top else None, len(tweets))
 
 
@@ -170,3 +164,6 @@ class XSource(Source):
 
     def streams(self) -> Sequence[Stream]:
         return self._streams
+
+
+SPEC = SourceSpec("x", XConfig, XSource)
