@@ -143,7 +143,9 @@ def forum(items: list[Post]) -> str:
     return (
         "<?xml version='1.0' encoding='utf-8'?><rss version='2.0' "
         "xmlns:dc='http://purl.org/dc/elements/1.1/'><channel><title>Haringey Neighbours forum</title>"
-        "<link>https://forum.haringey-neighbours.example/</link>" + "".join(out) + "</channel></rss>"
+        "<link>https://forum.haringey-neighbours.example/</link>"
+        + "".join(out)
+        + "</channel></rss>"
     )
 
 
