@@ -13,6 +13,8 @@ Three measurements in one run:
   them to its changelogged table and writes the records to Elasticsearch. CPU of the
   worker process per mention, from the first produce until every mention is counted
   in Elasticsearch.
+* **faust_consume_only** — the same worker setup with one agent that reads the topic in
+  batches and does nothing: the floor a separate consumer pays before any work.
 * **memory** — 100,000 mentions across 2,000 communities held in the book (tracemalloc),
   and the bytes of the table entries (the changelog values) that hold them.
 """
@@ -32,7 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from elasticsearch import Elasticsearch
-from kafka import KafkaProducer
+from kafka import KafkaAdminClient, KafkaProducer
 
 from bench.bench_pipeline import cpu_seconds
 from common.communities import Space
@@ -41,6 +43,7 @@ from devkit.communities import WARDS, in_space
 from devkit.stack import stack_env
 from devkit.waiting import wait_for
 from devkit.worker import Worker
+from pipelines.settings import PipelineSettings
 from pipelines.steps.communities import deltas_of, read_delta
 from pipelines.steps.communities_book import CommunityBook
 from pipelines.steps.communities_doc import community_doc
@@ -198,6 +201,48 @@ def worker(values: list[bytes], spaces: int) -> dict[str, Any]:
     }
 
 
+def consume_only(values: list[bytes]) -> dict[str, Any]:
+    """CPU per mention of a Faust worker that only reads the topic (``bench/consume_app.py``)."""
+    env = stack_env()
+    kafka, es_url = env["EARSHOT_KAFKA_BOOTSTRAP"], env["EARSHOT_ES_URL"]
+    prefix = f"bench{uuid.uuid4().hex[:8]}-"
+    ensure_topics(kafka, prefix=prefix, names=["mentions.enriched.v1", "mentions.enriched.v1.dlq"])
+    producer = KafkaProducer(bootstrap_servers=kafka, acks="all", linger_ms=5)
+    admin = KafkaAdminClient(bootstrap_servers=kafka)
+    group = f"{prefix}{PipelineSettings().app_id}"
+
+    def committed() -> int:
+        offsets = admin.list_group_offsets(group).get(group, {})
+        return sum(o.offset for tp, o in offsets.items() if tp.topic.endswith("enriched.v1"))
+
+    with tempfile.TemporaryDirectory() as tmp:
+        w = Worker(kafka, es_url, prefix, Path(tmp), app="bench.consume_app")
+        w.start()
+        try:
+            for v in values[:1000]:
+                producer.send(f"{prefix}mentions.enriched.v1", value=v)
+            producer.flush()
+            wait_for(committed, lambda c: c >= 1000, 300, w.log_tail)
+            before = cpu_seconds(w.pid)
+            started = time.perf_counter()
+            for v in values[1000:]:
+                producer.send(f"{prefix}mentions.enriched.v1", value=v)
+            producer.flush()
+            wait_for(committed, lambda c: c >= len(values), 600, w.log_tail)
+            seconds = time.perf_counter() - started
+            cpu = cpu_seconds(w.pid) - before
+        finally:
+            w.stop()
+            producer.close()
+            admin.close()
+    n = len(values) - 1000
+    return {
+        "mentions": n,
+        "seconds": round(seconds, 2),
+        "cpu_ms_per_mention": round(cpu * 1000 / n, 3),
+    }
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "communities.json")
@@ -211,6 +256,7 @@ def main() -> int:
         "steps": steps(big[:20_000]),
         "memory_100k_mentions_2000_communities": memory(big),
         "worker": worker(corpus(args.worker_mentions, 400, start), 400),
+        "faust_consume_only": consume_only(corpus(args.worker_mentions, 400, start)),
         "note": "CPU shared with other processes on a 2-core machine; figures are indicative",
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)
