@@ -29,6 +29,7 @@ import tempfile
 import time
 import tracemalloc
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -129,27 +130,65 @@ def memory(values: list[bytes]) -> dict[str, Any]:
             book.apply(space, p, f"{p}|{offset}", offset, records)
     held = tracemalloc.get_traced_memory()[0] - before
     tracemalloc.stop()
-    records = sum(len(s.records) for s in book.spaces.values())
+    held_records = sum(len(s.records) for s in book.spaces.values())
     return {
         "mentions": len(values),
         "spaces": len(book),
-        "records": records,
+        "records": held_records,
         "book_mb": round(held / 1e6, 1),
-        "book_bytes_per_record": round(held / records),
+        "book_bytes_per_record": round(held / held_records),
         "table_values_mb": round(table_bytes / 1e6, 1),
         "bound": "records of the last horizon_days (28) only: older ones expire hourly",
     }
 
 
-def worker(values: list[bytes], spaces: int) -> dict[str, Any]:
-    """CPU of a worker running only the community agents, per mention, on the real stack."""
-    env = stack_env()
-    kafka, es_url = env["EARSHOT_KAFKA_BOOTSTRAP"], env["EARSHOT_ES_URL"]
+WARM = 1000
+
+
+def timed_worker(
+    values: list[bytes], app: str, progress: Callable[[str, str], Callable[[], int]], **env: str
+) -> dict[str, Any]:
+    """Run a worker of ``app`` on the real stack: warm it with the first ``WARM`` mentions,
+    then time the rest until ``progress(prefix, es_url)()`` counts every mention."""
+    stack = stack_env()
+    kafka, es_url = stack["EARSHOT_KAFKA_BOOTSTRAP"], stack["EARSHOT_ES_URL"]
     prefix = f"bench{uuid.uuid4().hex[:8]}-"
     ensure_topics(kafka, prefix=prefix, names=["mentions.enriched.v1", "mentions.enriched.v1.dlq"])
+    producer = KafkaProducer(bootstrap_servers=kafka, acks="all", linger_ms=5)
+    done = progress(prefix, es_url)
+    topic = f"{prefix}mentions.enriched.v1"
+    with tempfile.TemporaryDirectory() as tmp:
+        w = Worker(kafka, es_url, prefix, Path(tmp), app=app, **env)
+        w.start()
+        try:
+            for v in values[:WARM]:
+                producer.send(topic, value=v)
+            producer.flush()
+            wait_for(done, lambda c: c >= WARM, 300, w.log_tail)
+            before = cpu_seconds(w.pid)
+            started = time.perf_counter()
+            for v in values[WARM:]:
+                producer.send(topic, value=v)
+            producer.flush()
+            wait_for(done, lambda c: c >= len(values), 600, w.log_tail)
+            seconds = time.perf_counter() - started
+            cpu = cpu_seconds(w.pid) - before
+        finally:
+            w.stop()
+            producer.close()
+    n = len(values) - WARM
+    return {
+        "mentions": n,
+        "seconds": round(seconds, 2),
+        "mentions_per_s": round(n / seconds, 1),
+        "cpu_ms_per_mention": round(cpu * 1000 / n, 3),
+    }
+
+
+def counted_in_records(prefix: str, es_url: str) -> Callable[[], int]:
+    """Mentions counted in the subreddit community records (one subreddit per mention)."""
     es = Elasticsearch(es_url, request_timeout=60)
     index = f"{prefix}earshot-communities"
-    producer = KafkaProducer(bootstrap_servers=kafka, acks="all", linger_ms=5)
 
     def counted() -> int:
         try:
@@ -159,88 +198,40 @@ def worker(values: list[bytes], spaces: int) -> dict[str, Any]:
             return 0
         return sum(h["_source"]["week"]["mentions"] for h in hits["hits"]["hits"])
 
-    with tempfile.TemporaryDirectory() as tmp:
-        register = Path(tmp) / "communities.yaml"
-        register.write_text("version: 1\nk: 5\n")
-        w = Worker(
-            kafka,
-            es_url,
-            prefix,
-            Path(tmp),
-            app="tests.integration.communities_app",
-            EARSHOT_COMMUNITIES_FILE=str(register),
-            EARSHOT_COMMUNITY_FLUSH_SECONDS="2",
-        )
-        w.start()
-        try:
-            warm = values[:1000]
-            for v in warm:
-                producer.send(f"{prefix}mentions.enriched.v1", value=v)
-            producer.flush()
-            wait_for(counted, lambda c: c >= len(warm), 300, w.log_tail)
-            rest = values[1000:]
-            before = cpu_seconds(w.pid)
-            started = time.perf_counter()
-            for v in rest:
-                producer.send(f"{prefix}mentions.enriched.v1", value=v)
-            producer.flush()
-            wait_for(counted, lambda c: c >= len(values), 600, w.log_tail)
-            seconds = time.perf_counter() - started
-            cpu = cpu_seconds(w.pid) - before
-        finally:
-            w.stop()
-            producer.close()
-            es.close()
-    return {
-        "mentions": len(rest),
-        "spaces_per_mention": 2,
-        "communities": spaces,
-        "seconds": round(seconds, 2),
-        "mentions_per_s": round(len(rest) / seconds, 1),
-        "cpu_ms_per_mention": round(cpu * 1000 / len(rest), 3),
-    }
+    return counted
 
 
-def consume_only(values: list[bytes]) -> dict[str, Any]:
-    """CPU per mention of a Faust worker that only reads the topic (``bench/consume_app.py``)."""
-    env = stack_env()
-    kafka, es_url = env["EARSHOT_KAFKA_BOOTSTRAP"], env["EARSHOT_ES_URL"]
-    prefix = f"bench{uuid.uuid4().hex[:8]}-"
-    ensure_topics(kafka, prefix=prefix, names=["mentions.enriched.v1", "mentions.enriched.v1.dlq"])
-    producer = KafkaProducer(bootstrap_servers=kafka, acks="all", linger_ms=5)
-    admin = KafkaAdminClient(bootstrap_servers=kafka)
+def committed_offsets(prefix: str, es_url: str) -> Callable[[], int]:
+    """Offsets the worker's group committed on mentions.enriched.v1 (all it has read)."""
+    del es_url
+    admin = KafkaAdminClient(bootstrap_servers=stack_env()["EARSHOT_KAFKA_BOOTSTRAP"])
     group = f"{prefix}{PipelineSettings().app_id}"
 
     def committed() -> int:
         offsets = admin.list_group_offsets(group).get(group, {})
         return sum(o.offset for tp, o in offsets.items() if tp.topic.endswith("enriched.v1"))
 
-    with tempfile.TemporaryDirectory() as tmp:
-        w = Worker(kafka, es_url, prefix, Path(tmp), app="bench.consume_app")
-        w.start()
-        try:
-            for v in values[:1000]:
-                producer.send(f"{prefix}mentions.enriched.v1", value=v)
-            producer.flush()
-            wait_for(committed, lambda c: c >= 1000, 300, w.log_tail)
-            before = cpu_seconds(w.pid)
-            started = time.perf_counter()
-            for v in values[1000:]:
-                producer.send(f"{prefix}mentions.enriched.v1", value=v)
-            producer.flush()
-            wait_for(committed, lambda c: c >= len(values), 600, w.log_tail)
-            seconds = time.perf_counter() - started
-            cpu = cpu_seconds(w.pid) - before
-        finally:
-            w.stop()
-            producer.close()
-            admin.close()
-    n = len(values) - 1000
-    return {
-        "mentions": n,
-        "seconds": round(seconds, 2),
-        "cpu_ms_per_mention": round(cpu * 1000 / n, 3),
-    }
+    return committed
+
+
+def worker(values: list[bytes], communities: int) -> dict[str, Any]:
+    """CPU of a worker running only the community agents, per mention, on the real stack."""
+    with tempfile.NamedTemporaryFile("w", suffix=".yaml") as register:
+        register.write("version: 1\nk: 5\n")
+        register.flush()
+        result = timed_worker(
+            values,
+            "tests.integration.communities_app",
+            counted_in_records,
+            EARSHOT_COMMUNITIES_FILE=register.name,
+            EARSHOT_COMMUNITY_FLUSH_SECONDS="2",
+        )
+    return {**result, "spaces_per_mention": 2, "communities": communities}
+
+
+def consume_only(values: list[bytes]) -> dict[str, Any]:
+    """CPU per mention of a Faust worker that only reads the topic (``bench/consume_app.py``)."""
+    return timed_worker(values, "bench.consume_app", committed_offsets)
 
 
 def main() -> int:

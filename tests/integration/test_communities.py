@@ -31,13 +31,6 @@ TOPICS = ["mentions.enriched.v1", "mentions.enriched.v1.dlq", "privacy.tombstone
 
 
 @pytest.fixture
-def es(es_url: str) -> Iterator[Elasticsearch]:
-    client = Elasticsearch(es_url, request_timeout=60)
-    yield client
-    client.close()
-
-
-@pytest.fixture
 def worker(
     kafka_bootstrap: str, es_url: str, unique_prefix: str, tmp_path: Path
 ) -> Iterator[Worker]:
