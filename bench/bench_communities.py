@@ -88,7 +88,7 @@ def steps(values: list[bytes]) -> dict[str, Any]:
         batch = deltas_of(values[i : i + BATCH], now=now, horizon_s=28 * 86_400, erased=set())
         for p, message in batch.messages(PARTITIONS).items():
             for space, records in read_delta(message).items():  # as the book agent does
-                book.apply(space, p, f"{p}|{offset}", offset, records)
+                book.apply(space, p, f"{p}|{offset}", records)
             offset += 1
     extracted = time.process_time()
     docs = 0
@@ -127,7 +127,7 @@ def memory(values: list[bytes]) -> dict[str, Any]:
     book = CommunityBook(28)
     for offset, (p, spaces) in enumerate(decoded):
         for space, records in spaces.items():
-            book.apply(space, p, f"{p}|{offset}", offset, records)
+            book.apply(space, p, f"{p}|{offset}", records)
     held = tracemalloc.get_traced_memory()[0] - before
     tracemalloc.stop()
     held_records = sum(len(s.records) for s in book.spaces.values())

@@ -16,8 +16,8 @@ two workers it is neither split nor clobbered.
   records by mention id).
 
 A timer writes the records of the spaces touched since the last flush to
-Elasticsearch (``_id`` = space key, version = last delta offset, so a stale writer
-is superseded), deletes those below ``k`` authors, applies new tombstones (erased
+Elasticsearch (``_id`` = space key, external version = the flush's time in ms, so a
+write computed before another worker took the partition over is superseded), deletes those below ``k`` authors, applies new tombstones (erased
 authors' records leave the table and the counts and are never counted again) and,
 hourly, lets old records expire so the windows move and memory stays bounded.
 """
@@ -110,12 +110,11 @@ class CommunityWriter:
     def apply(self, event: EventT[bytes]) -> int:
         """Apply one delta event (inside stream iteration); returns the records that were new."""
         spaces = read_delta(event.value)
-        partition, offset = event.message.partition, event.message.offset
-        key = f"{partition}|{offset}"
+        partition = event.message.partition
+        key = f"{partition}|{event.message.offset}"
         self.table[key.encode()] = event.value
         return sum(
-            self.book.apply(space, partition, key, offset, records)
-            for space, records in spaces.items()
+            self.book.apply(space, partition, key, records) for space, records in spaces.items()
         )
 
     def rebuild(self, active: set[int]) -> None:
@@ -123,10 +122,10 @@ class CommunityWriter:
         self.book.clear()
         for raw, value in list(self.table.items()):
             key = raw.decode() if isinstance(raw, bytes) else str(raw)
-            partition, offset = (int(part) for part in key.split("|"))
+            partition = int(key.split("|", 1)[0])
             if partition in active:
                 for space, records in read_delta(value).items():
-                    self.book.apply(space, partition, key, offset, records)
+                    self.book.apply(space, partition, key, records)
         self.ready = True
         log.info("communities: %d spaces rebuilt from the table", len(self.book))
 
@@ -165,6 +164,7 @@ class CommunityWriter:
         if not self.ready:
             return 0
         register = self.register.current
+        version = int(now * 1000)
         docs: list[Doc[str]] = []
         for key, state in self.book.take_dirty():
             space = Space.parse(key)
@@ -179,7 +179,6 @@ class CommunityWriter:
                     labels=self.labels,
                     entry=register.entry(key),
                 )
-            version = state.version if state is not None else None
             docs.append(Doc(self.index, key, doc, key, version))
         if docs:
             outcome = await self.indexer.write(docs)

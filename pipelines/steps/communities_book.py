@@ -30,8 +30,6 @@ class SpaceState:
     records: dict[str, Record] = field(default_factory=dict)
     entries: set[str] = field(default_factory=set)
     """Table keys of the deltas that hold records of this space."""
-    version: int = -1
-    """Highest delta offset applied: the community record's version in Elasticsearch."""
 
 
 @dataclass
@@ -54,9 +52,7 @@ class CommunityBook:
         self.entries: dict[str, tuple[int, int]] = {}
         """Table key -> (its partition, newest event time of its records): it expires after."""
 
-    def apply(
-        self, space: str, partition: int, entry: str, version: int, records: Iterable[Record]
-    ) -> int:
+    def apply(self, space: str, partition: int, entry: str, records: Iterable[Record]) -> int:
         """Add one delta's records to ``space``; returns how many were new."""
         state = self.spaces.get(space)
         if state is None:
@@ -72,7 +68,6 @@ class CommunityBook:
                 added += 1
         state.entries.add(entry)
         self.entries[entry] = (partition, newest)
-        state.version = max(state.version, version)
         self.dirty.add(space)
         return added
 

@@ -16,7 +16,9 @@ import pytest
 from elasticsearch import Elasticsearch, NotFoundError
 from kafka import KafkaProducer
 
-from common.elastic import alias, install_templates, single_index
+from common.bulk import BulkIndexer, Doc
+from common.elastic import alias, async_es_client, install_templates, single_index
+from common.settings import ElasticsearchSettings
 from common.topics import ensure_topics
 from devkit.communities import PSEUDONYMS, in_space
 from devkit.waiting import wait_for
@@ -209,3 +211,26 @@ def test_retention_deletes_records_a_stopped_worker_left_behind(
     assert retention.delete_communities(es, prefix, stale) == 1
     es.indices.refresh(index=index)
     assert [h["_id"] for h in es.search(index=index)["hits"]["hits"]] == ["subreddit:reddit:new"]
+
+
+async def test_community_writes_are_versioned_and_deletes_of_missing_records_are_done(
+    es_url: str, es: Elasticsearch, unique_prefix: str
+) -> None:
+    prefix = f"{unique_prefix}earshot"
+    install_templates(es, prefix)
+    index = single_index(prefix, "communities")
+    client = async_es_client(ElasticsearchSettings(es_url=es_url))
+    try:
+        indexer = BulkIndexer(client, refresh=True)
+        key = "subreddit:reddit:n17"
+        newer = await indexer.write([Doc(index, key, {"key": key, "k": 6}, key, 2000)])
+        stale = await indexer.write([Doc(index, key, {"key": key, "k": 5}, key, 1000)])
+        assert (newer.indexed, stale.indexed, stale.superseded, stale.rejected) == (1, 0, 1, [])
+        assert es.get(index=index, id=key)["_source"]["k"] == 6  # the stale writer lost
+        gone = await indexer.write(
+            [Doc(index, key, None, key, 3000), Doc(index, "hashtag:x:none", None, "x", 3000)]
+        )
+        assert (gone.indexed, gone.rejected) == (2, [])
+        assert not es.exists(index=index, id=key)
+    finally:
+        await client.close()

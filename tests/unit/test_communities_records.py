@@ -158,19 +158,18 @@ def test_the_record_says_who_owns_it_and_holds_no_author() -> None:
 def test_the_book_counts_a_mention_once_expires_old_ones_and_forgets_erased_authors() -> None:
     book = CommunityBook(horizon_days=28)
     first = [rec(i, i) for i in range(6)]
-    assert book.apply(TAG.key, 2, "2|10", 10, first) == 6
-    assert book.apply(TAG.key, 2, "2|11", 11, first[:3]) == 0  # redelivered: no new record
-    assert book.spaces[TAG.key].version == 11
+    assert book.apply(TAG.key, 2, "2|10", first) == 6
+    assert book.apply(TAG.key, 2, "2|11", first[:3]) == 0  # redelivered: no new record
     assert [k for k, _ in book.take_dirty()] == [TAG.key] and not book.dirty
     old = [rec(100, 7, ago=30 * DAY)]
-    book.apply(TAG.key, 2, "2|12", 12, old)
-    book.apply("subreddit:reddit:n17", 2, "2|12", 12, [rec(102, 8, ago=DAY)])
-    book.apply("subreddit:reddit:n17", 2, "2|14", 14, [rec(103, 8, ago=30 * DAY)])
+    book.apply(TAG.key, 2, "2|12", old)
+    book.apply("subreddit:reddit:n17", 2, "2|12", [rec(102, 8, ago=DAY)])
+    book.apply("subreddit:reddit:n17", 2, "2|14", [rec(103, 8, ago=30 * DAY)])
     expired = book.expire(NOW)
     # An entry goes only when every space's records in it are old: 2|12 still holds a new one.
     assert expired.entries == [(2, "2|14")] and len(book.spaces[TAG.key].records) == 6
     assert book.entries["2|12"] == (2, int(NOW - DAY))
     changed = book.erase({3})
     assert list(changed) == [TAG.key] and len(book.spaces[TAG.key].records) == 5
-    assert book.apply(TAG.key, 2, "2|13", 13, [rec(101, 3)]) == 0  # never counted again
+    assert book.apply(TAG.key, 2, "2|13", [rec(101, 3)]) == 0  # never counted again
     assert book.erase({3}) == {}
