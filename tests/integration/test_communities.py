@@ -32,18 +32,16 @@ REDDIT = (Match(kind="subreddit", value="haringey"),)
 TOPICS = ["mentions.enriched.v1", "mentions.enriched.v1.dlq", "privacy.tombstones.v1"]
 
 
-@pytest.fixture
-def worker(
-    kafka_bootstrap: str, es_url: str, unique_prefix: str, tmp_path: Path
-) -> Iterator[Worker]:
-    ensure_topics(kafka_bootstrap, prefix=unique_prefix, names=TOPICS)
-    register = tmp_path / "communities.yaml"
+def community_worker(kafka: str, es_url: str, prefix: str, workdir: Path) -> Worker:
+    """A worker of the community agents only, flushing every second."""
+    workdir.mkdir(exist_ok=True)
+    register = workdir / "communities.yaml"
     register.write_text("version: 1\nk: 5\n")
-    w = Worker(
-        kafka_bootstrap,
+    return Worker(
+        kafka,
         es_url,
-        unique_prefix,
-        tmp_path,
+        prefix,
+        workdir,
         app="tests.integration.communities_app",
         EARSHOT_COMMUNITIES_FILE=str(register),
         EARSHOT_COMMUNITY_FLUSH_SECONDS="1",
@@ -51,6 +49,14 @@ def worker(
         EARSHOT_TOMBSTONE_REFRESH_SECONDS="0.5",
         EARSHOT_PSEUDONYM_SECRET="communities-test-pseudonym-secret",
     )
+
+
+@pytest.fixture
+def worker(
+    kafka_bootstrap: str, es_url: str, unique_prefix: str, tmp_path: Path
+) -> Iterator[Worker]:
+    ensure_topics(kafka_bootstrap, prefix=unique_prefix, names=TOPICS)
+    w = community_worker(kafka_bootstrap, es_url, unique_prefix, tmp_path)
     w.start()
     yield w
     w.stop()
@@ -154,6 +160,49 @@ def test_killing_the_worker_mid_stream_and_restarting_gives_the_same_counts(
         180,
         worker.log_tail,
     )
+
+
+def test_two_workers_share_the_communities_without_splitting_or_clobbering_them(
+    worker: Worker,
+    es: Elasticsearch,
+    es_url: str,
+    kafka_bootstrap: str,
+    unique_prefix: str,
+    tmp_path: Path,
+) -> None:
+    second = community_worker(kafka_bootstrap, es_url, unique_prefix, tmp_path / "second")
+    second.start()
+    try:
+
+        def batch(start: int, count: int) -> list[EnrichedMention]:
+            return [
+                in_space(
+                    i,
+                    who=i % 7,
+                    kind="reddit",
+                    matched=(Match(kind="subreddit", value=f"area{i % 8}"),),
+                    text=f"Street lights out ({i})",
+                )
+                for i in range(start, start + count)
+            ]
+
+        produce(kafka_bootstrap, unique_prefix, batch(0, 400))
+        expected = {f"subreddit:reddit:area{s}": (50, 7) for s in range(8)}
+
+        def settled(want: dict[str, tuple[int, int]]) -> dict[str, tuple[int, int]]:
+            return wait_for(
+                lambda: counts(communities(es, unique_prefix, worker)),
+                lambda c: {k: v for k, v in c.items() if k in want} == want,
+                180,
+                lambda: worker.log_tail() + second.log_tail(),
+            )
+
+        settled(expected)
+        second.kill()  # its partitions move to the first worker, which rebuilds them
+        produce(kafka_bootstrap, unique_prefix, batch(400, 400))
+        settled({key: (100, 7) for key in expected})
+    finally:
+        second.stop()
 
 
 def test_an_erased_authors_mentions_stop_counting_and_never_count_again(
