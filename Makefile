@@ -9,7 +9,7 @@ PY := $(CURDIR)/.venv/bin/python
 STACK := bash deploy/local/stack.sh
 PYTEST_ARGS ?=
 
-.PHONY: help install model run test test-unit lint format typecheck bench up down stack-up stack-down stack-status topics templates clean
+.PHONY: help install model run test test-unit lint format typecheck bench up down stack-up stack-down stack-status topics templates council clean
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  make %-13s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -66,3 +66,7 @@ topics: ## create every declared topic on the configured broker (idempotent)
 
 templates: ## install the Elasticsearch index templates (idempotent)
 	@$(PY) -m services.cli templates
+
+council: ## onboard a council: make council NAME="Sheffield" (or an ONS code); keeps your edits
+	@test -n "$(NAME)" || { echo 'usage: make council NAME="<council name or ONS code>"'; exit 2; }
+	@$(PY) -m services.cli council add "$(NAME)"

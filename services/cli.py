@@ -61,6 +61,10 @@ COMMANDS: dict[str, tuple[str, Callable[[argparse.Namespace], int]]] = {
         "generate the Kibana views, or import them with spaces and roles (idempotent)",
         _passthrough("services.kibana.cli", "main"),
     ),
+    "council": (
+        "onboard a GB council: profile from open data + starter rules",
+        _passthrough("services.councils.cli", "main"),
+    ),
     "search": (
         "search mentions with the Kibana views' filters",
         _passthrough("services.search.cli", "main"),

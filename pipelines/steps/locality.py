@@ -12,6 +12,7 @@ import re
 from collections.abc import Sequence
 from pathlib import Path
 
+from common.settings import load_settings
 from pipelines.locality.clues import (
     HINT_SCALE,
     PostcodeFinder,
@@ -26,6 +27,7 @@ from pipelines.locality.lexicon_build import build_lexicon
 from pipelines.locality.normalise import fold, fold_name
 from pipelines.locality.profile import CouncilProfile, load_profile, profile_paths
 from pipelines.locality.resolve import Clue, Decision, clue_wards, resolve
+from pipelines.locality.settings import LocalitySettings, Scope
 from pipelines.locality.tables import Tables, load_tables
 from schemas.models import CodedArea, Evidence, Locality, Place, PlaceHint, PlaceKind, Point
 
@@ -61,17 +63,22 @@ class LocalityTagger:
         profiles: Sequence[CouncilProfile],
         extras: GbExtras | None = None,
         stopwords: StopWords | None = None,
+        nationwide: bool = False,
     ) -> None:
         self.tables = tables
         self.profiles = tuple(profiles)
+        self.nationwide = nationwide
         self.lexicon: Lexicon = build_lexicon(
-            tables, self.profiles, extras or load_extras(), stopwords or load_stopwords()
+            tables,
+            self.profiles,
+            extras or load_extras(),
+            stopwords or load_stopwords(),
+            nationwide=nationwide,
         )
         self.index = PostcodeIndex(tables)
         self._by_hint = context_map(self.profiles, tables)
         self._names = {tables.council_index(p.code): p.name for p in self.profiles}
-        self._ours = frozenset(self._names)
-        self._postcodes = PostcodeFinder(self.index, self._ours)
+        self._postcodes = PostcodeFinder(self.index)
         # Built once: the same few areas are attached to thousands of results.
         self._councils = [
             CodedArea(code=a.code, name=self._names.get(i, a.name))
@@ -88,13 +95,18 @@ class LocalityTagger:
 
     @classmethod
     def from_config(
-        cls, councils_dir: Path | str = DEFAULT_COUNCILS_DIR, tables: Tables | None = None
+        cls,
+        councils_dir: Path | str = DEFAULT_COUNCILS_DIR,
+        tables: Tables | None = None,
+        scope: Scope | None = None,
     ) -> LocalityTagger:
         """Load the tables and every ``*.yaml`` profile in ``councils_dir``, codes checked.
 
+        ``scope`` defaults to ``EARSHOT_LOCALITY_SCOPE`` (:mod:`pipelines.locality.settings`).
         Raises ``GazetteerMissingError`` when the tables were never built and
         ``ConfigError`` (file:line: field) for a bad profile.
         """
+        scope = scope or load_settings(LocalitySettings).locality_scope
         tables = tables or load_tables()
         ward_councils = {
             w.code: tables.councils[w.council].code for w in tables.wards if w.council >= 0
@@ -103,6 +115,7 @@ class LocalityTagger:
         return cls(
             tables,
             [load_profile(p, ward_councils, council_codes) for p in profile_paths(councils_dir)],
+            nationwide=scope == "nationwide",
         )
 
     def tag(
@@ -153,6 +166,7 @@ class LocalityTagger:
                         capitalised=m.capitalised,
                         locative=m.locative,
                         after_name=m.after_name,
+                        focus=m.focus,
                     )
                 )
         if place_hint is not None:
