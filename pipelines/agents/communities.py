@@ -106,6 +106,8 @@ class CommunityWriter:
         self.index = index
         self.horizon_days = book.horizon // 86_400
         self.ready = False
+        self.maybe_listed: set[str] = set()
+        """Spaces that may have a record in Elasticsearch: only these need a delete."""
 
     def apply(self, event: EventT[bytes]) -> int:
         """Apply one delta event (inside stream iteration); returns the records that were new."""
@@ -126,6 +128,7 @@ class CommunityWriter:
             if partition in active:
                 for space, records in read_delta(value).items():
                     self.book.apply(space, partition, key, records)
+        self.maybe_listed = set(self.book.spaces)  # written before the restart, for all we know
         self.ready = True
         log.info("communities: %d spaces rebuilt from the table", len(self.book))
 
@@ -163,6 +166,8 @@ class CommunityWriter:
         """Write the records of every space touched since the last flush; returns how many."""
         if not self.ready:
             return 0
+        if self.register.poll():  # owners and stages are in every record: write them all again
+            self.book.dirty.update(self.book.spaces)
         register = self.register.current
         version = int(now * 1000)
         docs: list[Doc[str]] = []
@@ -179,11 +184,17 @@ class CommunityWriter:
                     labels=self.labels,
                     entry=register.entry(key),
                 )
+            if doc is None and key not in self.maybe_listed:
+                continue  # never listed (fewer than k authors): nothing to delete
             docs.append(Doc(self.index, key, doc, key, version))
         if docs:
             outcome = await self.indexer.write(docs)
             for key, reason in outcome.rejected:
                 log.error("community %s not written: %s", key, reason)
+            written = {d.id for d in docs if d.body is not None}
+            self.maybe_listed = (self.maybe_listed | written) - {
+                d.id for d in docs if d.body is None
+            }
         return len(docs)
 
 
@@ -295,7 +306,6 @@ def register(app: faust.App, topics: Topics, settings: PipelineSettings) -> None
         writer.ready = False  # nothing is written until the book is rebuilt for the new owner
 
     async def flush() -> None:
-        register_file.poll()
         await retry_async(guard.refresh, FOREVER)
         if writer.ready and writer.erase(erased.current()):
             log.info("communities: erased authors' records removed")

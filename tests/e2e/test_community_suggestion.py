@@ -1,8 +1,8 @@
 """Replay traffic → ingestion → the whole pipelines worker → a suggestion → accepted → listened to.
 
-Everything is real and runs as its own process: the Mastodon replay server playing the
-demo's fresh traffic (posts about three Tottenham wards carry ``#N17`` beside the council
-tag), the ingestion service following only ``#haringey``, and the pipelines worker
+Everything is real: the Mastodon replay server playing the demo's posts dated in the last
+hour (posts about three Tottenham wards carry ``#N17`` beside the council tag), and, each
+in its own process, the ingestion service following only ``#haringey`` and the pipelines worker
 (enrichment with the model, then the community agents). ``#n17`` must become a
 community and a suggestion with its evidence; ``earshot communities accept`` must add it
 to the sources file so that the ingestion service, restarted, reads the ``#n17`` timeline
@@ -11,21 +11,25 @@ to the sources file so that the ingestion service, restarted, reads the ``#n17``
 
 from __future__ import annotations
 
+import asyncio
 import json
-import subprocess
-import sys
+import threading
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
-from elasticsearch import Elasticsearch, NotFoundError
+from aiohttp import web
+from elasticsearch import ApiError, Elasticsearch, NotFoundError
 
 from common.topics import ensure_topics
 from common.yamlconfig import read_yaml
+from devkit.replay import mastodon
+from devkit.replay.content import Timeline
 from devkit.replay.kit import ingest_process, read_committed
 from devkit.waiting import wait_for
-from devkit.worker import ROOT, Worker, free_port
+from devkit.worker import Worker, free_port
 from services.communities.cli import main
 from services.ingest.registry import SourcesFile
 
@@ -34,17 +38,30 @@ KEY = "hashtag:mastodon:n17"
 
 @pytest.fixture
 def replay() -> Iterator[int]:
+    """The Mastodon replay server on a free port, with the demo's posts of seed 2 dated in the
+    last hour (fixed content: 9 posts carry #N17, by 8 people, in three wards)."""
     port = free_port()
-    server = subprocess.Popen(
-        [sys.executable, "-m", "devkit.replay", "mastodon", "--port", str(port), "--total", "60",
-         "--fresh"],
-        cwd=ROOT,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )  # fmt: skip
+    state = mastodon.MastodonReplay(
+        seed=2,
+        total=60,
+        timeline=Timeline(epoch=datetime.now(UTC) - timedelta(hours=1), gaps_s=(2, 18)),
+        per_request=30,
+    )
+    loop = asyncio.new_event_loop()
+    runner = web.AppRunner(mastodon.make_app(state))
+
+    async def serve() -> None:
+        await runner.setup()
+        await web.TCPSite(runner, "127.0.0.1", port).start()
+
+    thread = threading.Thread(target=loop.run_forever, daemon=True)
+    thread.start()
+    asyncio.run_coroutine_threadsafe(serve(), loop).result(timeout=30)
     yield port
-    server.terminate()
-    server.wait(timeout=30)
+    asyncio.run_coroutine_threadsafe(runner.cleanup(), loop).result(timeout=30)
+    loop.call_soon_threadsafe(loop.stop)
+    thread.join(timeout=30)
+    loop.close()
 
 
 def community(es: Elasticsearch, prefix: str, key: str) -> dict[str, Any] | None:
@@ -52,6 +69,10 @@ def community(es: Elasticsearch, prefix: str, key: str) -> dict[str, Any] | None
         found: dict[str, Any] = es.get(index=f"{prefix}earshot-communities", id=key)["_source"]
     except NotFoundError:
         return None
+    except ApiError as exc:  # the first flush created the index; its shard may still be starting
+        if exc.meta.status == 503:
+            return None
+        raise
     return found
 
 

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from elasticsearch import Elasticsearch, NotFoundError
+from elasticsearch import ApiError, Elasticsearch, NotFoundError
 from kafka import KafkaProducer
 
 from common.bulk import BulkIndexer, Doc
@@ -79,6 +79,10 @@ def communities(es: Elasticsearch, prefix: str, worker: Worker) -> dict[str, dic
         hits = es.search(index=index, size=1000, query={"match_all": {}})["hits"]["hits"]
     except NotFoundError:
         return {}
+    except ApiError as exc:  # the first flush created the index; its shard may still be starting
+        if exc.meta.status == 503:
+            return {}
+        raise
     return {h["_id"]: h["_source"] for h in hits}
 
 
