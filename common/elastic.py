@@ -63,6 +63,15 @@ def monthly_index(prefix: str, kind: str, when: datetime) -> str:
     return f"{prefix}-{kind}-{when:%Y.%m}"
 
 
+def single_index(prefix: str, kind: str) -> str:
+    """The one index of a kind whose documents are updated in place (``communities``).
+
+    It matches the kind's template pattern, so it gets the mapping and joins the alias;
+    the ``v1`` is the mapping's version (a breaking mapping change is a new index).
+    """
+    return f"{prefix}-{kind}-v1"
+
+
 def template_kinds() -> list[str]:
     """Kinds that have a template file."""
     return sorted(

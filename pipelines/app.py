@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from common.logsummary import summarise_outages
 from common.settings import load_settings
-from pipelines.agents import enrich, index, route
+from pipelines.agents import communities, enrich, index, route
 from pipelines.settings import PipelineSettings
 from pipelines.topology import create_app
 
@@ -20,3 +20,4 @@ app, topics = create_app(settings)
 enrich.register(app, topics, settings)
 index.register(app, topics, settings)
 route.register(app, topics, settings)
+communities.register(app, topics, settings)
