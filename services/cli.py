@@ -73,6 +73,10 @@ COMMANDS: dict[str, tuple[str, Callable[[argparse.Namespace], int]]] = {
         "delete monthly indices past deploy/config/retention.yaml (audited)",
         _passthrough("services.privacy.cli", "retention_main"),
     ),
+    "communities": (
+        "the online communities that talk about each place; suggestions, register, digest",
+        _passthrough("services.communities.cli", "main"),
+    ),
     "deadletters": (
         "count each dead-letter topic and show its latest letters with origin and reason",
         _passthrough("services.deadletters.cli", "main"),
