@@ -145,6 +145,8 @@ SIDE_BY_SIDE = (
     "split:dev",
     "split:test",
     "split:fresh",
+    "place:dev",
+    "place:test",
     "no_place",
     "no_place:dev",
     "no_place:test",

@@ -235,7 +235,7 @@ def breakdown(
 
     ``ward_accuracy`` is over posts that support a ward; ``given_a_council`` (for the
     ``no_place`` groups: posts about no GB council, all and by split) is the share
-    wrongly given one.
+    wrongly given one; ``place:<split>`` holds only the posts about a council.
     """
     groups: dict[str, list[tuple[DevItem, str | None, str | None]]] = {}
     for item in items:
@@ -245,6 +245,8 @@ def breakdown(
         if item.council is None:
             groups.setdefault("no_place", []).append((item, council, ward))
             groups.setdefault(f"no_place:{item.split}", []).append((item, council, ward))
+        else:
+            groups.setdefault(f"place:{item.split}", []).append((item, council, ward))
     out: dict[str, dict[str, float | int]] = {}
     for key, rows in sorted(groups.items()):
         wards = [(i, w) for i, _, w in rows if i.ward is not None]
