@@ -10,6 +10,7 @@ loaded), on the dev part the rules were tuned on and on the held-back test part.
 from __future__ import annotations
 
 from collections import Counter
+from pathlib import Path
 
 import pytest
 
@@ -18,6 +19,7 @@ from pipelines.locality.devset import (
     SOURCE,
     WARD_EVIDENCE,
     DevItem,
+    build,
     load_devset,
 )
 from pipelines.locality.evalset import EvalItem, Prediction, score
@@ -57,7 +59,14 @@ def test_set_is_broad(items: list[DevItem]) -> None:
         {i.council for i in items if i.split == "dev" and i.council}
     ), "the held-back part has councils of its own"
     assert len(SOURCE.read_text(encoding="utf-8").splitlines()) > len(items)
-    assert DEVSET.stat().st_mtime >= SOURCE.stat().st_mtime, (
+
+
+def test_the_labelled_file_is_built_from_the_written_posts(tmp_path: Path) -> None:
+    """The committed jsonl is exactly what the source file resolves to (not an mtime check:
+    a fresh clone's file times say nothing)."""
+    out = tmp_path / "devset.jsonl"
+    assert build(SOURCE, out) == 0
+    assert out.read_text(encoding="utf-8") == DEVSET.read_text(encoding="utf-8"), (
         "run python -m pipelines.locality.devset"
     )
 
