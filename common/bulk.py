@@ -9,8 +9,9 @@ the caller dead-letters them with the reason.
 A document with a ``version`` is written with external versioning
 (``version_type=external_gte``): Elasticsearch keeps it only if no newer version
 of the same ``_id`` is stored, so a replay or a reordering never brings back old
-content; such an item refused as older is counted as ``stale``, not rejected.
-A body may be a dict or JSON bytes already encoded (the worker's hot path).
+content; such an item refused as older is counted as ``superseded``, not
+rejected. A body may be a dict or JSON bytes already encoded (the worker's hot
+path); no body deletes the document.
 """
 
 from __future__ import annotations
@@ -36,18 +37,20 @@ class Doc(Generic[T]):
 
     index: str
     id: str
-    body: dict[str, Any] | bytes
+    body: dict[str, Any] | bytes | None
+    """The document (a dict, or JSON already encoded); None deletes it (a missing one counts
+    as deleted)."""
     origin: T
     version: int | None = None
-    """External version (e.g. the edit time in ms); None: last write wins."""
+    """External version (``external_gte``): an older write than the stored one is superseded."""
 
 
 @dataclass
 class BulkOutcome(Generic[T]):
     indexed: int = 0
-    stale: int = 0
-    """Items Elasticsearch kept its newer version of (external versioning): done, not failed."""
     retries: int = 0
+    superseded: int = 0
+    """Versioned writes older than the stored document (409): nothing to do."""
     rejected: list[tuple[T, str]] = field(default_factory=list)
 
 
@@ -59,13 +62,14 @@ def _retryable_status(status: int) -> bool:
     return status == 429 or status >= 500
 
 
-def _lines(doc: Doc[Any]) -> tuple[bytes, bytes]:
+def _lines(doc: Doc[Any]) -> list[bytes]:
     action: dict[str, Any] = {"_index": doc.index, "_id": doc.id}
     if doc.version is not None:
-        action["version"] = doc.version
-        action["version_type"] = "external_gte"
+        action |= {"version": doc.version, "version_type": "external_gte"}
+    if doc.body is None:
+        return [json.dumps({"delete": action}).encode()]
     body = doc.body if isinstance(doc.body, bytes) else json.dumps(doc.body).encode()
-    return json.dumps({"index": action}).encode(), body
+    return [json.dumps({"index": action}).encode(), body]
 
 
 class BulkIndexer:
@@ -116,10 +120,10 @@ class BulkIndexer:
             for doc, item in zip(pending, response["items"], strict=True):
                 result = item.get("index") or next(iter(item.values()))
                 status = int(result.get("status", 500))
-                if status < 300:
+                if status < 300 or (status == 404 and doc.body is None):
                     outcome.indexed += 1
                 elif status == 409 and doc.version is not None:
-                    outcome.stale += 1  # a newer version of this document is already stored
+                    outcome.superseded += 1  # a newer version of this document is stored
                 elif _retryable_status(status):
                     retry.append(doc)
                 else:

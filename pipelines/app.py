@@ -10,6 +10,7 @@ What runs, in order:
   processes enrich and route them, and runs ``STAGES`` on each batch, in read
   order, acknowledging only once all of it is durable;
 * the spike agent counts the ticks that stage sent and raises spike alerts;
+* the community agents read mentions.enriched.v1 and keep the communities' records;
 * timers reload the rules (also on SIGHUP) and forget old dedupe sightings.
 
 To plug in a per-batch observer (it sees every enriched mention, after dedupe,
@@ -26,8 +27,9 @@ from datetime import timedelta
 
 from common.deadletters import DeadLetterLimit
 from common.elastic import async_es_client
+from common.logsummary import summarise_outages
 from common.settings import load_settings
-from pipelines.agents import enrich, spikes
+from pipelines.agents import communities, enrich, spikes
 from pipelines.agents.enrich import HotPath
 from pipelines.agents.rules import watch_rules
 from pipelines.batch import Stage
@@ -48,6 +50,7 @@ log = logging.getLogger(__name__)
 logging.getLogger("elastic_transport").setLevel(logging.ERROR)
 
 settings = load_settings(PipelineSettings)
+summarise_outages()  # one line per Kafka/Elasticsearch outage, not one per reconnect attempt
 try:
     check_topics(settings)
 except TopologyError as exc:
@@ -94,6 +97,8 @@ enrich.register(
     ),
 )
 spikes.register(pipeline, rules, _dlq("enriched_dlq", "spikes"))
+# New agents register here, after the others, with the worker's shared pieces.
+communities.register(app, topics, settings, erased)
 
 
 @app.timer(interval=3600.0)  # type: ignore[untyped-decorator]

@@ -4,8 +4,8 @@ Faust acknowledges an event when an agent raises, so the worker catches
 per-message errors and hands the event here: the dead letter is durably
 produced before the source offset can be committed. Past the limit
 (:class:`common.deadletters.DeadLetterLimit`, shared with the notifier) the
-worker exits at once, without acknowledging the batch in hand
-(:func:`stop_worker`), rather than draining the topic into the DLQ.
+worker exits at once with the limit's exit code, without acknowledging the batch
+in hand (:func:`stop_worker`), rather than draining the topic into the DLQ.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from typing import Final, NoReturn
 import faust
 from faust.types import EventT
 
-from common.deadletters import DeadLetterLimit
+from common.deadletters import EXIT_DEAD_LETTER_LIMIT, DeadLetterLimit, DeadLetterLimitReached
 from schemas.deadletter import Failure, dead_letter, dead_letter_headers, encode_dead_letter
 
 log = logging.getLogger(__name__)
@@ -55,7 +55,7 @@ class DeadLetterer:
         self, event: EventT[bytes], error: BaseException | Failure, *, value: bytes | None = None
     ) -> None:
         """Durably dead-letter ``event`` (or ``value``, what the stage failed on, if given)
-        because of ``error``; DeadLetterLimitReached past the limit."""
+        because of ``error``; past the limit, stop the worker without acknowledging."""
         message = event.message
         key = _bytes(message.key)
         letter = dead_letter(
@@ -79,4 +79,7 @@ class DeadLetterer:
             self._stage,
             letter.error_message[:300],
         )
-        self.limit.failed()
+        try:
+            self.limit.failed()
+        except DeadLetterLimitReached as exc:
+            stop_worker(exc.reason, EXIT_DEAD_LETTER_LIMIT)

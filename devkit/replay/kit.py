@@ -21,6 +21,7 @@ from common.privacy import Pseudonymiser
 from common.retry import RetryPolicy
 from common.settings import KafkaSettings
 from common.topics import ensure_topics
+from devkit.waiting import wait_for_topics
 from schemas.models import Mention
 from services.ingest.registry import build_source
 from services.ingest.runtime.api import Cursor, Page, SourceContext, Stream
@@ -78,16 +79,7 @@ def files(mapping: dict[str, bytes], headers: dict[str, str] | None = None) -> h
 
 def wait_for_topic(bootstrap: str, topic: str, timeout_s: float = 30.0) -> None:
     """Block until ``topic``'s metadata is visible (a loaded broker publishes new topics late)."""
-    consumer = KafkaConsumer(bootstrap_servers=bootstrap)
-    try:
-        deadline = time.monotonic() + timeout_s
-        while not consumer.partitions_for_topic(topic):
-            if time.monotonic() > deadline:
-                raise AssertionError(f"topic {topic} did not appear in {timeout_s}s")
-            consumer.topics()
-            time.sleep(0.2)
-    finally:
-        consumer.close()
+    wait_for_topics(bootstrap, [topic], timeout_s)
 
 
 def mention_ids(records: list[Record]) -> list[bytes]:

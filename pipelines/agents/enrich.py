@@ -19,7 +19,6 @@ from datetime import UTC, datetime
 import faust
 from faust.types import EventT
 
-from common.deadletters import DeadLetterLimitReached
 from common.retry import RetriesExhausted
 from common.routing.reload import Reloading
 from pipelines.agents.streams import unacked_batches
@@ -95,8 +94,6 @@ class HotPath:
                 await self._apply(Batch(self._app, events, [], now, generation), outcomes)
             except RetriesExhausted as exc:
                 stop_worker(f"enrichment processes keep dying ({exc})", EXIT_ENRICHMENT_DIED)
-            except DeadLetterLimitReached as exc:
-                stop_worker(exc.reason, int(exc.code or 1))
             except asyncio.CancelledError:
                 raise
             except Exception as exc:

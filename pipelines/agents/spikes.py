@@ -15,10 +15,9 @@ from typing import Any
 import faust
 from faust.types import EventT
 
-from common.deadletters import DeadLetterLimitReached
 from common.routing.config import SpikeSettings
 from common.routing.reload import Reloading
-from pipelines.deadletters import DeadLetterer, stop_worker
+from pipelines.deadletters import DeadLetterer
 from pipelines.steps.rules import RuleEngine
 from pipelines.steps.spikes import HOUR, SpikeTick, assess, spike_alert
 from pipelines.topology import SPIKE_TABLE_HOURS, Pipeline
@@ -88,10 +87,7 @@ def register(pipeline: Pipeline, rules: Reloading[RuleEngine], dlq: DeadLetterer
             try:
                 await count_tick(event, counter, rules, alerts)
             except Exception as exc:
-                try:
-                    await dlq.send(event, exc)
-                except DeadLetterLimitReached as limit:
-                    stop_worker(limit.reason, int(limit.code or 1))
+                await dlq.send(event, exc)
                 continue
             dlq.limit.succeeded()
 

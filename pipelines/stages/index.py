@@ -75,4 +75,4 @@ class Index:
         outcome = await self._indexer.write(docs)
         for item, reason in outcome.rejected:
             await self._dlq.send(item.event, IndexingRejected(reason), value=item.enriched.value)
-        self._dlq.limit.succeeded(outcome.indexed + outcome.stale)
+        self._dlq.limit.succeeded(outcome.indexed + outcome.superseded)

@@ -18,7 +18,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from kafka import KafkaConsumer, TopicPartition
@@ -63,6 +63,9 @@ class Tombstones:
 
     def __len__(self) -> int:
         return len(self._erased)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._erased)
 
 
 def author_pseudonym(author: Author | None, pseudonymiser: Pseudonymiser | None) -> str | None:
@@ -159,9 +162,15 @@ class TombstoneGuard:
         self._clock = clock
         self._fresh_at: float | None = None
         self.skipped = 0
+        # One guard serves every agent of a worker; its Kafka reader is not thread-safe.
+        self._reading = asyncio.Lock()
 
     async def refresh(self, force: bool = False) -> None:
         """Catch up when due (always with ``force``); Retryable only if the set is too stale to use."""
+        async with self._reading:
+            await self._refresh(force)
+
+    async def _refresh(self, force: bool) -> None:
         now = self._clock()
         if not force and self._fresh_at is not None and now - self._fresh_at < self._refresh_s:
             return

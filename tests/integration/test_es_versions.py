@@ -1,5 +1,5 @@
 """Newest wins in the real Elasticsearch: the bulk writer's external versions keep a newer
-document against an older write, take the same version again, and count the refusal as stale."""
+document against an older write, take the same version again, and count the refusal as superseded."""
 
 from __future__ import annotations
 
@@ -39,9 +39,9 @@ async def test_an_older_version_never_replaces_a_newer_one(
     again = await indexer.write([doc(edit, 2000)])
 
     stored = await es.get(index=index, id=first.mention_id)
-    assert (newer.indexed, newer.stale, newer.rejected) == (1, 0, [])
-    assert (older.indexed, older.stale, older.rejected) == (0, 1, [])
-    assert (again.indexed, again.stale, again.rejected) == (1, 0, [])  # a redelivery rewrites
+    assert (newer.indexed, newer.superseded, newer.rejected) == (1, 0, [])
+    assert (older.indexed, older.superseded, older.rejected) == (0, 1, [])
+    assert (again.indexed, again.superseded, again.rejected) == (1, 0, [])  # a redelivery rewrites
     assert stored["_source"]["text"] == edit.text
     assert stored["_version"] == 2000
 
@@ -55,6 +55,6 @@ async def test_a_document_it_will_never_take_is_rejected_with_the_reason(
     outcome = await BulkIndexer(es).write(
         [Doc(index, "x", b'{"created_at": "not a date"}', "bad", version=1)]
     )
-    assert outcome.indexed == 0 and outcome.stale == 0
+    assert outcome.indexed == 0 and outcome.superseded == 0
     ((origin, reason),) = outcome.rejected
     assert origin == "bad" and reason.startswith("400 ")

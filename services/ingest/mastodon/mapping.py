@@ -12,7 +12,7 @@ from datetime import datetime
 from common.privacy import Pseudonymiser
 from schemas.models import Match, Mention, Thread
 from services.ingest.mastodon.client import Status
-from services.ingest.runtime.mapping import html_to_text, make_mention
+from services.ingest.runtime.mapping import as_id, html_to_text, make_mention
 
 PUBLIC = frozenset({"public", "unlisted", None})
 
@@ -40,7 +40,7 @@ def map_status(
     return make_mention(
         kind="mastodon",
         instance=instance,
-        native_id=str(status["uri"]),
+        native_id=as_id(status["uri"], "uri"),
         url=status.get("url") or status["uri"],
         text=text,
         title=html_to_text(status.get("spoiler_text")) or None,

@@ -18,13 +18,20 @@ from urllib.parse import urlsplit
 
 from pydantic import Field, model_validator
 
-from schemas.models import Match
-from services.ingest.mastodon.client import MastodonClient, Status, StatusPage, id_key, newest
+from schemas.models import Match, Mention
+from services.ingest.mastodon.client import (
+    MastodonClient,
+    Status,
+    StatusPage,
+    id_key,
+    newest,
+    status_id,
+)
 from services.ingest.mastodon.mapping import map_status
 from services.ingest.mastodon.stream import StreamingHashtag
 from services.ingest.runtime.api import Cursor, Page, Source, SourceContext, SourceSpec, Stream
 from services.ingest.runtime.config import InstanceConfig
-from services.ingest.runtime.items import map_items
+from services.ingest.runtime.items import item_digest, map_items
 
 
 class MastodonConfig(InstanceConfig):
@@ -61,34 +68,37 @@ def to_page(
 ) -> Page:
     """Map a batch of statuses; broken ones become Rejects; the cursor is the newest id."""
     fetched_at = ctx.now()
-    mentions, rejects = map_items(
-        statuses,
-        lambda status: map_status(
+
+    def one(status: Status) -> Mention | None:
+        if status_id(status) is None:
+            raise ValueError(f"status id {str(status.get('id'))[:40]!r} is not a usable id")
+        return map_status(
             status,
             instance=stream.instance,
             match=match,
             fetched_at=fetched_at,
             pseudonymiser=ctx.pseudonymiser,
-        ),
-    )
-    ids = [str(s["id"]) for s in statuses if isinstance(s.get("id"), str | int)]
-    cursor = newest(min_id, *ids)
+        )
+
+    mentions, rejects = map_items(statuses, one)
+    cursor = newest(min_id, *(status_id(s) for s in statuses))
     return Page(mentions, rejects, {"min_id": cursor} if cursor else None, fetched=len(statuses))
 
 
-def _newer(status_id: object, min_id: str | None) -> bool:
-    if min_id is None:
-        return True
-    return isinstance(status_id, str | int) and id_key(str(status_id)) > id_key(min_id)
+def _newer(status: Status, min_id: str | None) -> bool:
+    """Newer than ``min_id``, or without a usable id (so it is rejected, not silently lost)."""
+    known = status_id(status)
+    return min_id is None or known is None or id_key(known) > id_key(min_id)
 
 
 def _by_id(status: Status) -> tuple[int, str]:
-    """Sort key: oldest status first."""
-    return id_key(str(status.get("id")))
+    """Sort key: oldest status first (ones without a usable id first of all)."""
+    return id_key(status_id(status) or "")
 
 
-def _older(status_id: object, max_id: str) -> bool:
-    return isinstance(status_id, str | int) and id_key(str(status_id)) < id_key(max_id)
+def _older(status: Status, max_id: str) -> bool:
+    known = status_id(status)
+    return known is not None and id_key(known) < id_key(max_id)
 
 
 Fetch = Callable[[str | None, str | None], Awaitable[StatusPage]]
@@ -113,7 +123,7 @@ class TimelineStream(Stream):
         return to_page(statuses, self, self.match, self.ctx, min_id)
 
     async def pages(self, cursor: Cursor | None) -> AsyncGenerator[Page, None]:
-        min_id: str | None = (cursor or {}).get("min_id")
+        min_id = status_id({"id": (cursor or {}).get("min_id")})
         if min_id is None:
             heard = await self._backfill()
             if not heard:
@@ -124,7 +134,7 @@ class TimelineStream(Stream):
         for _ in range(self._max_pages):
             batch = await self._fetch(min_id, None)
             # Servers repeat statuses at page edges; anything not newer than min_id is done.
-            fresh = [s for s in batch.statuses if _newer(s.get("id"), min_id)]
+            fresh = [s for s in batch.statuses if _newer(s, min_id)]
             fresh.sort(key=_by_id)  # oldest first, as they happened
             if not fresh:
                 return
@@ -142,11 +152,12 @@ class TimelineStream(Stream):
         max_id: str | None = None
         for _ in range(self._backfill_pages):
             batch = await self._fetch(None, max_id)
-            older = [s for s in batch.statuses if max_id is None or _older(s.get("id"), max_id)]
-            ids = [str(s.get("id")) for s in older if isinstance(s.get("id"), str | int)]
+            older = [s for s in batch.statuses if max_id is None or _older(s, max_id)]
+            ids = [i for i in map(status_id, older) if i is not None]
             if not ids:
                 break
-            heard.update({str(s.get("id")): s for s in older})
+            # One without a usable id is kept too, under a stand-in key, to be rejected.
+            heard.update({status_id(s) or "invalid:" + item_digest(s): s for s in older})
             max_id = min(ids, key=id_key)
         return sorted(heard.values(), key=_by_id)
 

@@ -2,9 +2,11 @@
 
 Contract: each feed is one stream; a pass fetches it conditionally, maps every
 entry not seen before, and yields one Page whose cursor holds the validators
-(ETag, Last-Modified) and the ids seen recently, so a restart produces nothing
-twice. A body feedparser cannot read (no entries and a parse error) raises
+(ETag, Last-Modified) and the ids seen recently — at least twice as many as the feed
+holds, packed (``runtime.seen``) — so a restart produces nothing twice, however long
+the feed. A body feedparser cannot read (no entries and a parse error) raises
 PayloadError with the parser's reason: it is dead-lettered, the feed is not parked.
+Parsing and mapping a large body run off the event loop.
 """
 
 from __future__ import annotations
@@ -16,11 +18,13 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from schemas.ids import mention_id
-from services.ingest.rss.client import RssClient, parse
+from services.ingest.rss.client import FeedResponse, RssClient, parse
 from services.ingest.rss.mapping import entry_native_id, map_entry
 from services.ingest.runtime.api import Cursor, Page, Source, SourceContext, SourceSpec, Stream
+from services.ingest.runtime.body import off_loop
 from services.ingest.runtime.config import INSTANCE_NAME, InstanceConfig
 from services.ingest.runtime.items import map_items
+from services.ingest.runtime.seen import SeenSet
 
 
 class FeedConfig(BaseModel):
@@ -39,7 +43,8 @@ class RssConfig(InstanceConfig):
 
     kind: Literal["rss"]
     feeds: tuple[FeedConfig, ...] = Field(min_length=1)
-    seen_limit: int = Field(default=2000, ge=10, le=100_000)
+    seen_limit: int = Field(default=2000, ge=10, le=60_000)
+    """At least this many recent entry ids are remembered (more when the feed is longer)."""
 
     @field_validator("feeds", mode="before")
     @classmethod
@@ -47,6 +52,26 @@ class RssConfig(InstanceConfig):
         if isinstance(value, list):
             return [{"url": v} if isinstance(v, str) else v for v in value]
         return value
+
+
+def entry_key(entry: Any) -> bytes:
+    """The seen-set key of an entry: the first 8 bytes of its mention id."""
+    return bytes.fromhex(mention_id("rss", entry_native_id(entry))[:16])
+
+
+def _legacy_token(token: str) -> bytes:
+    """A cursor's older ``seen`` list held the same key as 16 hex digits."""
+    try:
+        return bytes.fromhex(token)
+    except ValueError:
+        return b""
+
+
+def _validator(value: object) -> str | None:
+    """An ETag / Last-Modified worth sending back: short, printable ASCII; else none."""
+    if isinstance(value, str) and 0 < len(value) <= 512 and value.isascii() and value.isprintable():
+        return value
+    return None
 
 
 class RssFeedStream(Stream):
@@ -60,24 +85,23 @@ class RssFeedStream(Stream):
     async def pages(self, cursor: Cursor | None) -> AsyncGenerator[Page, None]:
         cursor = cursor or {}
         response = await self._client.fetch(
-            self._feed.url, cursor.get("etag"), cursor.get("last_modified")
+            self._feed.url, _validator(cursor.get("etag")), _validator(cursor.get("last_modified"))
         )
         if response.not_modified:
             return
+        yield await off_loop(len(response.body), lambda: self._page(response, cursor))
+
+    def _page(self, response: FeedResponse, cursor: Cursor) -> Page:
         parsed = parse(response)
         fetched_at = self._ctx.now()
-        seen: list[str] = list(cursor.get("seen") or [])
-        known = set(seen)
-        now_seen: list[str] = []
+        seen = SeenSet.load(cursor, _legacy_token)
         fresh: list[Any] = []
         lang = parsed.get("feed", {}).get("language")
-        for entry in parsed.get("entries", []):
-            token = mention_id("rss", entry_native_id(entry))[:16]
-            if token in known:
-                continue
-            known.add(token)
-            now_seen.append(token)
-            fresh.append(entry)
+        entries = parsed.get("entries", [])
+        for entry in reversed(entries):  # feeds list the newest first: remember oldest first
+            if seen.add(entry_key(entry)):
+                fresh.append(entry)
+        fresh.reverse()
         mentions, rejects = map_items(
             fresh,
             lambda entry: map_entry(
@@ -91,11 +115,11 @@ class RssFeedStream(Stream):
             ),
         )
         new_cursor: Cursor = {
-            "etag": response.etag,
-            "last_modified": response.last_modified,
-            "seen": (now_seen + seen)[: self._seen_limit],
+            "etag": _validator(response.etag),
+            "last_modified": _validator(response.last_modified),
+            "seen_b64": seen.dump(max(self._seen_limit, 2 * len(entries))),
         }
-        yield Page(mentions, rejects, new_cursor, fetched=len(parsed.get("entries", [])))
+        return Page(mentions, rejects, new_cursor, fetched=len(entries))
 
 
 class RssSource(Source):

@@ -9,6 +9,7 @@ raises, whatever the item holds (lone surrogates, NaN, cycles, objects JSON cann
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Callable, Iterable
 from typing import TypeVar
@@ -36,6 +37,11 @@ def item_bytes(item: object) -> bytes:
         return repr(item)[:_REPR_LIMIT].encode("utf-8", "backslashreplace")
     except Exception:  # a hostile __repr__: the type's name is all that is left to keep
         return f"<unrepresentable {type(item).__name__}>".encode()
+
+
+def item_digest(item: object) -> str:
+    """A short, stable stand-in id for an item that has no usable id of its own."""
+    return hashlib.sha256(item_bytes(item)).hexdigest()[:16]
 
 
 def map_items(

@@ -45,16 +45,28 @@ class WebhookPayload(_Strict):
     in_reply_to: str | None = Field(default=None, max_length=1000)
 
 
+class MarkupOnly(ValueError):
+    """A field that held only markup: nothing of it is text (a 400 naming the field)."""
+
+    def __init__(self, field: str) -> None:
+        super().__init__(f"{field} holds nothing but markup")
+        self.field = field
+
+
 def map_payload(
     payload: WebhookPayload, *, instance: str, fetched_at: datetime, pseudonymiser: Pseudonymiser
 ) -> Mention:
-    """The validated payload as a Mention; ValueError when a field cannot be made valid."""
+    """The validated payload as a Mention; MarkupOnly when text is nothing but markup,
+    ValueError when a field cannot be made valid."""
     author = payload.author
+    text = html_to_text(payload.text)
+    if not text:
+        raise MarkupOnly("text")
     return make_mention(
         kind="webhook",
         instance=instance,
         native_id=payload.id,
-        text=html_to_text(payload.text) or payload.text,
+        text=text,
         title=html_to_text(payload.title) or None,
         url=payload.url,
         lang=payload.lang,

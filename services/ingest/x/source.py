@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import re
 from collections.abc import AsyncGenerator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -47,9 +48,15 @@ class XConfig(InstanceConfig):
         return ("token_env",)
 
 
+TWEET_ID = re.compile(r"^[0-9]{1,19}$")
+
+
 def _id(tweet: Any) -> int:
+    """The tweet's id as a number when it is a real one (a 64-bit snowflake), else 0: only such
+    an id may become ``since_id``, so a huge or garbled id can never poison the cursor."""
     raw = tweet.get("id") if isinstance(tweet, dict) else None
-    return int(raw) if isinstance(raw, str | int) and str(raw).isdigit() else 0
+    text = str(raw) if isinstance(raw, str | int) and not isinstance(raw, bool) else ""
+    return int(text) if TWEET_ID.match(text) and int(text) < 2**63 else 0
 
 
 @dataclass
@@ -124,7 +131,7 @@ class RecentSearchStream(Stream):
         return walk
 
     async def pages(self, cursor: Cursor | None) -> AsyncGenerator[Page, None]:
-        since = int((cursor or {}).get("since_id") or 0)
+        since = _id({"id": (cursor or {}).get("since_id")})
         walk = await self._walk_back(since)
         ordered = [walk.found[k] for k in sorted(walk.found)]
         step = self._config.max_results
