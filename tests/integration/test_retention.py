@@ -93,7 +93,12 @@ def test_only_expired_monthly_indices_are_deleted(
         "hits"
     ]["hits"]
     assert set(hit["_source"]["indices"]) == expired
-    assert hit["_source"]["counts"] == {"indices_deleted": 3, "docs_deleted": 3}
+    # No community records in this test: the run audits that it deleted none.
+    assert hit["_source"]["counts"] == {
+        "indices_deleted": 3,
+        "docs_deleted": 3,
+        "communities_deleted": 0,
+    }
     assert hit["_source"]["operator"] == "retention-test"
 
     assert retention_main(["apply", "--today", TODAY]) == 0  # nothing left to delete
