@@ -105,7 +105,7 @@ async def test_hostile_feeds_never_stall_and_leave_exactly_their_dead_letters(
         harness = Harness(kafka_bootstrap, unique_prefix)
         await harness.start(configs(base))
         try:
-            await harness.wait_for_keys(expected, within_s=60)
+            await harness.wait_for_mention_ids(expected, within_s=60)
             await asyncio.sleep(3)  # ten more polls of every feed: nothing may repeat
             records = await harness.records(harness.topics.mentions)
             dead = await harness.records(harness.topics.dead_letters)
