@@ -43,8 +43,10 @@ class _SeekEveryPartitionConsumer(aiokafka_driver.Consumer):
             starts = await self.earliest_offsets(*uncommitted)
         else:
             starts = await self.highwaters(*uncommitted)
-        for tp, offset in starts.items():
-            await self.seek(tp, offset)
+        # In the consumer's own thread: Faust's plain seek() changes aiokafka's fetcher from
+        # this thread while that one is draining it (seen as a KeyError crash in the fetcher
+        # of a worker restarted mid-stream).
+        await self._thread.seek_wait(dict(starts))
 
 
 class _Transport(aiokafka_driver.Transport):
