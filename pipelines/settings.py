@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import socket
 from pathlib import Path
 
 from pydantic import Field, field_validator, model_validator
@@ -39,9 +40,10 @@ class PipelineSettings(KafkaSettings, ElasticsearchSettings):
     rules_poll_seconds: float = 5.0
     """How often the worker checks the departments file for changes (SIGHUP reloads at once)."""
 
-    worker_instance_id: str | None = None
-    """Static group membership (Kafka ``group.instance.id``), unique per worker and stable across
-    its restarts: a restarted worker takes its partitions straight back. None or "": dynamic."""
+    worker_instance_id: str | None = Field(default_factory=lambda: f"worker@{socket.gethostname()}")
+    """Static group membership (Kafka ``group.instance.id``): a restarted worker takes its
+    partitions straight back. Must be unique per running worker (two workers on one host need
+    their own) and stable across its restarts; "" for dynamic membership."""
     session_timeout_seconds: float = Field(default=8.0, ge=6.0)
     """How long the group waits for a silent worker before its partitions move (broker min 6 s)."""
     heartbeat_interval_seconds: float = Field(default=1.0, gt=0)
