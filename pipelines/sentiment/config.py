@@ -15,6 +15,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Final, Literal
 
+from pipelines.sentiment.text import NORMALISER_VERSION
+
 SentimentLabel = Literal["negative", "neutral", "positive"]
 LABELS: Final[tuple[SentimentLabel, ...]] = ("negative", "neutral", "positive")
 LABEL_IDS: Final[dict[str, int]] = {label: i for i, label in enumerate(LABELS)}
@@ -22,6 +24,12 @@ LABEL_IDS: Final[dict[str, int]] = {label: i for i, label in enumerate(LABELS)}
 DATA_DIR: Final = Path(__file__).resolve().parent / "data"
 COUNCIL_TRAIN: Final = DATA_DIR / "council_train.jsonl"
 COUNCIL_EVAL: Final = DATA_DIR / "council_eval.jsonl"
+# Our development split, labelled by hard kind: calibration is fitted on it, and it is
+# never trained on (tests keep it free of near-duplicates of the training posts).
+COUNCIL_DEV: Final = DATA_DIR / "council_dev.jsonl"
+# What makes a council post hard to read; "plain" is everything else.
+KINDS: Final = ("plain", "sarcasm", "understatement", "emoji", "negation", "mixed", "service")
+HARD_KINDS: Final = KINDS[1:]
 
 COMPLETE_MARKER: Final = "COMPLETE"
 MANIFEST: Final = "manifest.json"
@@ -47,6 +55,10 @@ class TrainingConfig:
     vader_polar_at: float = 1.0
     vader_neutral_within: float = 0.5
     council_repeat: int = 3
+    # Soft targets: a little smoothing on every label, and for posts of kind "mixed" this
+    # much of the target on the other polarity, so the model learns to show both.
+    label_smoothing: float = 0.05
+    mixed_other_polarity: float = 0.3
     seed: int = 13
     epochs: int = 1
     max_len: int = 64
@@ -57,7 +69,7 @@ class TrainingConfig:
     weight_decay: float = 0.01
     freeze_word_embeddings: bool = True
     onnx_opset: int = 17
-    recipe_version: int = 1
+    recipe_version: int = 2
 
     def with_changes(self, **changes: object) -> TrainingConfig:
         """A copy with some fields replaced (for experiments and tests)."""
@@ -85,11 +97,18 @@ def file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def cache_key(config: TrainingConfig, council_train: Path = COUNCIL_TRAIN) -> str:
-    """Hex digest over the recipe and the training data (package files via their pinned digest)."""
+def cache_key(
+    config: TrainingConfig, council_train: Path = COUNCIL_TRAIN, council_dev: Path = COUNCIL_DEV
+) -> str:
+    """Hex digest over the recipe, the text normaliser's version and our data files (the
+    dev split too: calibration is fitted on it); package files count via their pinned digest."""
     payload = {
         "config": asdict(config),
-        "data": {"council_train.jsonl": file_sha256(council_train)},
+        "normaliser": NORMALISER_VERSION,
+        "data": {
+            "council_train.jsonl": file_sha256(council_train),
+            "council_dev.jsonl": file_sha256(council_dev),
+        },
     }
     blob = json.dumps(payload, sort_keys=True, separators=(",", ":")).encode()
     return hashlib.sha256(blob).hexdigest()

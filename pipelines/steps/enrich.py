@@ -8,7 +8,7 @@ classifier); everything else is per mention.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
@@ -17,7 +17,17 @@ from pipelines.steps.dedupe import dedupe_key
 from pipelines.steps.topics import TopicTagger
 from schemas.codec import decode, encode
 from schemas.deadletter import Failure
-from schemas.models import EnrichedMention, Language, Locality, Mention, PlaceHint, Point, Sentiment
+from schemas.models import (
+    EnrichedMention,
+    Language,
+    Locality,
+    Mention,
+    PlaceHint,
+    Point,
+    Sentiment,
+    SentimentLabel,
+    SentimentProbabilities,
+)
 
 log = logging.getLogger(__name__)
 
@@ -27,6 +37,10 @@ class ScoredLabel(Protocol):
     def label(self) -> str: ...
     @property
     def score(self) -> float: ...
+    @property
+    def probabilities(self) -> Mapping[SentimentLabel, float]: ...
+    @property
+    def mixed(self) -> bool: ...
 
 
 class SentimentPredictor(Protocol):
@@ -105,7 +119,13 @@ class Enricher:
         scores = self._sentiment.predict([sentiment_text(mentions[i]) for i in wanted])
         sentiments: dict[int, Sentiment] = {
             i: Sentiment(
-                label=s.label, score=round(float(s.score), 4), model=self._sentiment.model_id
+                label=s.label,
+                score=round(float(s.score), 4),
+                model=self._sentiment.model_id,
+                probabilities=SentimentProbabilities(
+                    **{label: round(float(p), 4) for label, p in s.probabilities.items()}
+                ),
+                mixed=s.mixed,
             )
             for i, s in zip(wanted, scores, strict=True)
         }

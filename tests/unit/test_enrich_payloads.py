@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from common.taxonomy import Taxonomy
@@ -14,7 +14,7 @@ from pipelines.steps.language import detect_language, sentiment_policy
 from pipelines.steps.topics import TopicTagger
 from schemas.codec import decode, encode
 from schemas.deadletter import Failure
-from schemas.models import EnrichedMention, Locality, PlaceHint, Point
+from schemas.models import EnrichedMention, Locality, PlaceHint, Point, SentimentLabel
 
 NOW = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)
 
@@ -23,6 +23,10 @@ NOW = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)
 class Score:
     label: str
     score: float
+    probabilities: Mapping[SentimentLabel, float] = field(
+        default_factory=lambda: {"negative": 0.05, "neutral": 0.05, "positive": 0.9}
+    )
+    mixed: bool = False
 
 
 class Model:
