@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from pipelines.sentiment.config import HARD_KINDS, LABELS
+from pipelines.sentiment.config import HARD_KINDS, KINDS, LABELS
 
 
 def scores(gold: Sequence[str], predicted: Sequence[str]) -> dict[str, object]:
@@ -36,12 +36,14 @@ def scores_by_kind(
     kinds: Sequence[str], gold: Sequence[str], predicted: Sequence[str]
 ) -> dict[str, dict[str, object]]:
     """``scores`` for every kind, for all hard kinds together ("hard") and for everything ("all")."""
-    groups: dict[str, list[int]] = {"all": list(range(len(gold)))}
+    groups: dict[str, list[int]] = {"all": list(range(len(gold))), "hard": []}
+    groups.update({kind: [] for kind in KINDS})
     for i, kind in enumerate(kinds):
         groups.setdefault(kind, []).append(i)
         if kind in HARD_KINDS:
-            groups.setdefault("hard", []).append(i)
+            groups["hard"].append(i)
     return {
         name: scores([gold[i] for i in rows], [predicted[i] for i in rows])
         for name, rows in groups.items()
+        if rows
     }

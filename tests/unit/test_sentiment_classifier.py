@@ -12,9 +12,11 @@ from tokenizers import Tokenizer
 
 from pipelines.sentiment import ModelNotBuiltError, default_model_dir
 from pipelines.sentiment.__main__ import main
+from pipelines.sentiment.calibrate import expected_calibration_error
 from pipelines.sentiment.classifier import SentimentClassifier, pad_batch, read_manifest
-from pipelines.sentiment.config import LABELS
-from pipelines.sentiment.datasets import package_file
+from pipelines.sentiment.config import LABEL_IDS, LABELS
+from pipelines.sentiment.datasets import council_dev, council_eval, package_file
+from pipelines.sentiment.text import normalise
 
 pytestmark = pytest.mark.unit
 
@@ -43,6 +45,160 @@ def classifier() -> SentimentClassifier:
 )
 def test_obvious_cases(classifier: SentimentClassifier, text: str, expected: str) -> None:
     assert classifier.predict([text])[0].label == expected
+
+
+# Our own examples of every hard kind, in neither the training posts nor the dev split.
+HARD_CASES: dict[str, list[tuple[str, str]]] = {
+    "sarcasm": [
+        (
+            "Oh wonderful, the bin lorry skipped Carlton Road yet again. Really feeling valued.",
+            "negative",
+        ),
+        (
+            "Thanks a bunch for the £60 fine while I was unloading my nan's shopping. Lovely stuff.",
+            "negative",
+        ),
+        (
+            "Great planning, shutting the swimming pool for the whole of the summer holidays.",
+            "negative",
+        ),
+        (
+            "Love how the new bus timetable has no bus after 6pm. Very handy for shift workers.",
+            "negative",
+        ),
+        (
+            "Amazing, the council has replaced the broken bench with a sign saying no loitering.",
+            "negative",
+        ),
+    ],
+    "understatement": [
+        ("The puddle outside the school gates is not ideal when it's ankle deep.", "negative"),
+        (
+            "Bit of a shame nobody has cleared the leaves from the footpath, it's like ice now.",
+            "negative",
+        ),
+        (
+            "Slightly less than thrilled that my recycling was left behind for a third week.",
+            "negative",
+        ),
+        ("Not bad at all, the new changing places toilet in the shopping centre.", "positive"),
+        (
+            "Can't grumble about the council's response to the burst main, sorted by teatime.",
+            "positive",
+        ),
+    ],
+    "emoji": [
+        ("bin day missed again 😤😤", "negative"),
+        ("waited in all day for housing 🙄🙄", "negative"),
+        ("😡 another parking fine", "negative"),
+        ("new library is gorgeous 😍📚", "positive"),
+        ("🚧 lane closures on the ring road from Monday 🚧", "neutral"),
+    ],
+    "negation": [
+        ("Our garden waste hasn't been missed once since April, brilliant crew.", "positive"),
+        (
+            "Never had any bother with the council's bulky waste bookings, always on time.",
+            "positive",
+        ),
+        ("Still nobody has come to fix the broken railings by the canal.", "negative"),
+        ("No reply from the council after four emails about the blocked gully.", "negative"),
+        ("There will be no market on Saturday because of the parade.", "neutral"),
+    ],
+    "mixed": [
+        (
+            "Rough couple of months with the damp and two cancelled visits, but the team "
+            "finally came, treated the walls and were lovely. Thank you.",
+            "positive",
+        ),
+        (
+            "Nice new benches in the square, pity the bins next to them are never emptied.",
+            "negative",
+        ),
+        (
+            "The tip queue was long but the staff were so helpful with the old wardrobe. "
+            "Good service.",
+            "positive",
+        ),
+        (
+            "Lovely staff at the leisure centre, shame the showers have been cold for a month.",
+            "negative",
+        ),
+    ],
+    "service": [
+        (
+            "Pothole on Long Lane reported Monday and filled by Wednesday. Top job highways.",
+            "positive",
+        ),
+        ("Pothole repairs on Long Lane on Thursday night, expect delays.", "neutral"),
+        ("Fly-tipping on the corner cleared the same morning, thank you council.", "positive"),
+        ("Planning permission for the retail park extension was refused on Tuesday.", "neutral"),
+        ("Road closure on Kings Road this weekend for gas works.", "neutral"),
+        ("Another road closure and not a single diversion sign. Chaos all morning.", "negative"),
+    ],
+}
+
+
+@pytest.mark.parametrize("kind", sorted(HARD_CASES))
+def test_each_hard_kind(classifier: SentimentClassifier, kind: str) -> None:
+    cases = HARD_CASES[kind]
+    predicted = classifier.predict([text for text, _ in cases])
+    misses = [
+        (t, want, got.label)
+        for (t, want), got in zip(cases, predicted, strict=True)
+        if got.label != want
+    ]
+    # At most one miss per kind: the held-out target is 0.75 on hard posts, not perfection.
+    assert len(misses) <= 1, misses
+
+
+def test_mixed_posts_show_both_polarities_more_than_one_sided_ones(
+    classifier: SentimentClassifier,
+) -> None:
+    mixed = [text for text, _ in HARD_CASES["mixed"]]
+    one_sided = [
+        "Thank you so much to the parks team, the new playground is wonderful!",
+        "Absolutely disgusting, our bins haven't been collected for three weeks.",
+        "Brilliant work by the highways crew, the road is smooth as glass now.",
+        "Appalling. Three weeks of rats and rubbish and no reply from the council.",
+    ]
+    mixed_scores = classifier.predict(mixed)
+    plain_scores = classifier.predict(one_sided)
+    assert sum(s.mixed for s in mixed_scores) >= 2
+    assert not any(s.mixed for s in plain_scores)
+
+    def both(score: Any) -> float:
+        return float(min(score.probabilities["negative"], score.probabilities["positive"]))
+
+    assert min(both(s) for s in mixed_scores) > max(both(s) for s in plain_scores)
+
+
+def test_inference_reads_text_through_the_training_normaliser(
+    classifier: SentimentClassifier,
+) -> None:
+    raw = ["bins STILL not done 🤬🤬 >:(", "LOVELY new park 😍 :)"]
+    assert np.allclose(
+        classifier.predict_logits(raw), classifier.predict_logits([normalise(t) for t in raw])
+    )
+
+
+def test_calibrated_scores_on_the_dev_split(classifier: SentimentClassifier) -> None:
+    """Expected calibration error (10 equal-width bins, top label) at most 0.06 on our dev
+    split, where the temperature was fitted, and at most 0.10 on the older council eval set,
+    where it was not; the temperature must actually have been fitted (not 1)."""
+    assert classifier.temperature != 1.0
+    for examples, most in ((council_dev(), 0.06), (council_eval(), 0.10)):
+        proba = classifier.predict_proba([e.text for e in examples])
+        gold = [LABEL_IDS[e.label] for e in examples]
+        assert expected_calibration_error(proba, gold) <= most
+
+
+def test_the_manifest_records_how_the_model_was_calibrated() -> None:
+    manifest = read_manifest(default_model_dir())
+    calibration = manifest["calibration"]
+    assert calibration["fitted_on"] == "council_dev"
+    assert calibration["ece_after"] <= calibration["ece_before"]
+    assert 0.05 <= calibration["mixed_at"] <= 0.5
+    assert set(manifest["metrics_int8"]["council_dev"]["by_kind"]) >= {"hard", "sarcasm", "mixed"}
 
 
 def test_service_words_alone_do_not_make_a_post_negative(classifier: SentimentClassifier) -> None:

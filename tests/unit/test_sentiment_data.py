@@ -11,9 +11,13 @@ from pathlib import Path
 import pytest
 
 from pipelines.sentiment import ModelNotBuiltError, default_model_dir
+from pipelines.sentiment import config as sentiment_config
 from pipelines.sentiment.config import (
+    COUNCIL_DEV,
     COUNCIL_TRAIN,
     DEFAULT_CONFIG,
+    HARD_KINDS,
+    KINDS,
     LABELS,
     cache_key,
     model_dir_for,
@@ -23,16 +27,20 @@ from pipelines.sentiment.datasets import (
     VADER_RESOURCES,
     VADER_TWEETS,
     DataError,
+    Example,
+    council_dev,
     council_eval,
     council_train,
     crowdflower,
     is_holdout,
+    near_duplicates,
     package_file,
     read_jsonl,
     read_vader_tweets,
     training_set,
     tweet_holdout,
 )
+from pipelines.sentiment.train import soft_target
 
 pytestmark = pytest.mark.unit
 
@@ -109,12 +117,75 @@ def test_vader_ratings_map_to_labels_and_drop_the_ambiguous(tmp_path: Path) -> N
 
 def test_council_sets_are_disjoint_and_cover_every_label() -> None:
     train, held = council_train(), council_eval()
-    assert len(train) >= 300
+    assert len(train) >= 1500
     assert len(held) >= 150
     assert {e.label for e in train} == set(LABELS)
     assert {e.label for e in held} == set(LABELS)
     assert not {_key_text(e.text) for e in train} & {_key_text(e.text) for e in held}
     assert len({_key_text(e.text) for e in held}) == len(held)
+
+
+# Word-and-pair Jaccard at or above this is a reworded copy, not a different post.
+NEAR_DUPLICATE = 0.5
+
+
+def test_dev_split_is_labelled_by_hard_kind_and_covers_each() -> None:
+    dev = council_dev()
+    assert len(dev) >= 400
+    kinds = {kind: [e for e in dev if e.kind == kind] for kind in KINDS}
+    for kind in HARD_KINDS:
+        assert len(kinds[kind]) >= 50, kind
+    assert {e.label for e in dev} == set(LABELS)
+    # Every hard kind except sarcasm (nearly always a complaint) has both polarities.
+    for kind in ("understatement", "emoji", "negation", "mixed", "service"):
+        assert {"negative", "positive"} <= {e.label for e in kinds[kind]}, kind
+    assert {e.label for e in kinds["service"]} == set(LABELS)
+
+
+def test_training_posts_cover_every_hard_kind_substantially() -> None:
+    train = council_train()
+    assert len(train) >= 1500
+    for kind in HARD_KINDS:
+        assert sum(e.kind == kind for e in train) >= 100, kind
+
+
+def test_dev_split_has_no_near_duplicate_in_training_or_eval() -> None:
+    train, dev, held = council_train(), council_dev(), council_eval()
+    assert near_duplicates(dev, train, NEAR_DUPLICATE) == []
+    assert near_duplicates(held, train, NEAR_DUPLICATE) == []
+    assert near_duplicates(dev, held, NEAR_DUPLICATE) == []
+    assert len({_key_text(e.text) for e in dev}) == len(dev)
+
+
+def test_near_duplicates_sees_through_case_punctuation_and_repeated_emoji() -> None:
+    left = [Example("Bins STILL not collected!! 🤬🤬", "negative", "t")]
+    right = [
+        Example("bins still not collected 🤬", "negative", "t"),
+        Example("The library opens at ten on Mondays.", "neutral", "t"),
+    ]
+    pairs = near_duplicates(left, right, NEAR_DUPLICATE)
+    assert [p[2] for p in pairs] == ["bins still not collected 🤬"]
+
+
+def test_soft_targets_smooth_labels_and_spread_mixed_posts() -> None:
+    config = DEFAULT_CONFIG
+    plain = soft_target(Example("x", "negative", "council"), config)
+    assert sum(plain) == pytest.approx(1.0)
+    assert plain[0] == pytest.approx(1 - config.label_smoothing * 2 / 3)
+    mixed = soft_target(Example("x", "positive", "council", "mixed"), config)
+    assert sum(mixed) == pytest.approx(1.0)
+    assert mixed[2] > mixed[0] > mixed[1]
+    assert mixed[0] == pytest.approx(config.mixed_other_polarity + config.label_smoothing / 3)
+    neutral_mixed = soft_target(Example("x", "neutral", "council", "mixed"), config)
+    assert neutral_mixed == soft_target(Example("x", "neutral", "council"), config)
+
+
+def test_jsonl_with_an_unknown_kind_is_rejected(tmp_path: Path) -> None:
+    path = tmp_path / "bad.jsonl"
+    row = {"text": "bins", "label": "negative", "kind": "irony"}
+    path.write_text(json.dumps(row) + "\n", encoding="utf-8")
+    with pytest.raises(DataError, match=r"bad\.jsonl:1: kind 'irony'"):
+        read_jsonl(path, "test")
 
 
 def test_jsonl_with_an_unknown_label_is_rejected(tmp_path: Path) -> None:
@@ -136,6 +207,28 @@ def test_cache_key_follows_config_and_data(tmp_path: Path) -> None:
     with copy.open("a", encoding="utf-8") as f:
         f.write(json.dumps({"text": "New bins are great", "label": "positive"}) + "\n")
     assert cache_key(DEFAULT_CONFIG, copy) != base
+
+
+def test_cache_key_follows_the_dev_split_and_the_normaliser(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    base = cache_key(DEFAULT_CONFIG)
+    dev = tmp_path / "council_dev.jsonl"
+    dev.write_bytes(COUNCIL_DEV.read_bytes())
+    assert cache_key(DEFAULT_CONFIG, council_dev=dev) == base
+    dev.write_bytes(COUNCIL_DEV.read_bytes() + b"\n")
+    assert cache_key(DEFAULT_CONFIG, council_dev=dev) != base
+    monkeypatch.setattr(sentiment_config, "NORMALISER_VERSION", -1)
+    assert cache_key(DEFAULT_CONFIG) != base
+
+
+def test_the_recipe_builds_under_its_own_key_beside_older_ones() -> None:
+    # Same recipe, same key (so `make model` reuses the cache); recipe 2 is not recipe 1.
+    assert cache_key(DEFAULT_CONFIG) == cache_key(DEFAULT_CONFIG.with_changes())
+    assert cache_key(DEFAULT_CONFIG.with_changes(recipe_version=1)) != cache_key(DEFAULT_CONFIG)
+    assert cache_key(DEFAULT_CONFIG.with_changes(mixed_other_polarity=0.0)) != cache_key(
+        DEFAULT_CONFIG
+    )
 
 
 def test_with_changes_rejects_unknown_fields() -> None:
