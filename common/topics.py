@@ -83,3 +83,41 @@ def _current_configs(admin: KafkaAdminClient, topic: str, keys: dict[str, str]) 
     described = admin.describe_configs([ConfigResource(ConfigResourceType.TOPIC, topic)])
     entries: dict[str, dict[str, object]] = described.get("topic", {}).get(topic, {})
     return {name: str(entry["value"]) for name, entry in entries.items() if name in keys}
+
+
+class TopicsNotReady(RuntimeError):
+    """A process's topics are missing or not as declared; the message says which and how to fix."""
+
+
+def topic_problems(
+    bootstrap: str, prefix: str, names: Sequence[str], *, admin: KafkaAdminClient | None = None
+) -> list[str]:
+    """What is wrong with the declared topics ``names`` on the broker (empty when all is well)."""
+    wanted = [declarations()[name] for name in names]
+    own = admin is None
+    client = admin or KafkaAdminClient(bootstrap_servers=bootstrap, client_id="earshot-topics")
+    try:
+        described = client.describe_topics([prefix + d.name for d in wanted])
+    finally:
+        if own:
+            client.close()
+    found = {t["name"]: t for t in described if not t.get("error_code")}
+    problems = []
+    for decl in wanted:
+        physical = prefix + decl.name
+        if physical not in found:
+            problems.append(f"{physical} is missing")
+            continue
+        have = len(found[physical]["partitions"])
+        if have != decl.partitions:
+            problems.append(f"{physical} has {have} partitions, declared {decl.partitions}")
+    return problems
+
+
+def require_topics(bootstrap: str, prefix: str, names: Sequence[str]) -> None:
+    """Raise TopicsNotReady unless every topic in ``names`` exists with its declared partitions."""
+    problems = topic_problems(bootstrap, prefix, names)
+    if problems:
+        raise TopicsNotReady(
+            "topics not as declared: " + "; ".join(problems) + " (run: earshot topics)"
+        )

@@ -69,6 +69,10 @@ COMMANDS: dict[str, tuple[str, Callable[[argparse.Namespace], int]]] = {
         "delete monthly indices past deploy/config/retention.yaml (audited)",
         _passthrough("services.privacy.cli", "retention_main"),
     ),
+    "deadletters": (
+        "count each dead-letter topic and show its latest letters with origin and reason",
+        _passthrough("services.deadletters.cli", "main"),
+    ),
     "privacy": (
         "erase a person's mentions by author, with a tombstone (audited)",
         _passthrough("services.privacy.cli", "privacy_main"),

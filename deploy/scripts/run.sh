@@ -42,34 +42,41 @@ echo "== topics and index templates"
 "$py" -m services.cli templates
 
 echo "== processes"
+run_started="$(date -u +%Y-%m-%dT%H:%M:%SZ)"
 for kind_port in rss:8081 mastodon:8082 bluesky:8083 reddit:8084 x:8085; do
-  start "replay-${kind_port%%:*}" "$py" -m devkit.replay "${kind_port%%:*}" --port "${kind_port##*:}" --total 60
+  start "replay-${kind_port%%:*}" "$py" -m devkit.replay "${kind_port%%:*}" --port "${kind_port##*:}" --total 60 --fresh
 done
 start smtp-catcher "$py" -m services.notifier.devmail --dir var/mail --port 2525
 EARSHOT_DATADIR="$root/var/faust" start worker "$py" -m faust -A pipelines.app worker -l info
+# Kibana is not part of make run (compose runs it); email links point where it would be.
+export EARSHOT_KIBANA_URL="${EARSHOT_KIBANA_URL:-http://127.0.0.1:5601}"
 EARSHOT_SMTP_HOST=127.0.0.1 EARSHOT_SMTP_PORT=2525 EARSHOT_SMTP_SECURITY=none \
-  EARSHOT_QUIET_HOURS=false EARSHOT_KIBANA_URL=http://127.0.0.1:5601 \
-  start notifier "$py" -m services.notifier
+  EARSHOT_QUIET_HOURS=false start notifier "$py" -m services.notifier
 EARSHOT_SOURCES_FILE=deploy/config/sources.demo.yaml EARSHOT_HTTP_PORT=9108 \
   start ingest "$py" -m services.ingest
 
-echo "== waiting for the demo traffic to become searchable (the worker loads its models first)"
+echo "== waiting for this run's demo traffic to become searchable (the worker loads its models first)"
+# Count only what this run fetched: a second run must show its own fresh traffic arriving.
+this_run="{\"query\":{\"range\":{\"fetched_at\":{\"gte\":\"$run_started\"}}}}"
 count=0
 for _ in $(seq 1 180); do
-  count=$(curl -fsS "$EARSHOT_ES_URL/earshot-mentions/_count" 2>/dev/null | sed -n 's/.*"count":\([0-9]*\).*/\1/p' || true)
+  count=$(curl -fsS -H 'Content-Type: application/json' -d "$this_run" \
+    "$EARSHOT_ES_URL/earshot-mentions/_count" 2>/dev/null | sed -n 's/.*"count":\([0-9]*\).*/\1/p' || true)
   [[ "${count:-0}" -ge 20 ]] && break
   sleep 5
 done
 
 cat <<MSG
 
-Earshot is running end to end ($count mentions searchable so far; more arrive as the demo plays).
-  Search from the shell:  $py -m services.cli search --help
-                          $py -m services.cli search --topic highways --council Haringey
+Earshot is running end to end ($count mentions from this run searchable so far; more arrive as the demo plays).
+  Commands:               source .venv/bin/activate   (puts \`earshot\` on your PATH)
+  Search from the shell:  earshot search --department haringey-highways --since 7d
+                          earshot search --council Haringey --since 7d --stats
   Elasticsearch:          curl "$EARSHOT_ES_URL/earshot-mentions/_search?q=pothole&pretty"
   Department email:       open $root/var/mail/index.html  (a local mail catcher; nothing leaves this machine)
+                          its Kibana links point at $EARSHOT_KIBANA_URL (Kibana runs in the compose stack)
   Ingestion health:       curl http://127.0.0.1:9108/healthz   metrics: /metrics  (notifier: port 9110)
-  Dead letters:           $py -m schemas.topics list   (topics ending .dlq)
+  Dead letters:           earshot deadletters   (count per topic, latest letters with origin and reason)
   Logs:                   $root/var/log/
 Ctrl-C stops Earshot's processes; make stack-down stops Kafka and Elasticsearch.
 MSG

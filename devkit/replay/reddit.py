@@ -22,7 +22,7 @@ from typing import Any
 
 from aiohttp import web
 
-from devkit.replay.content import Post, posts
+from devkit.replay.content import Post, Timeline, posts
 from devkit.replay.faults import FaultPlan
 
 SUBREDDITS = {"haringey": "haringey", "monmouthshire": "Monmouthshire"}
@@ -109,6 +109,7 @@ class RedditReplay:
     quota: int = 600
     quota_window_s: float = 600.0
     faults: FaultPlan = field(default_factory=FaultPlan)
+    timeline: Timeline = field(default_factory=Timeline)
     deleted: set[str] = field(default_factory=set)
     delete_anchor_at: int = 0
     """The Nth request with a ``before`` finds that thing deleted (0: never)."""
@@ -122,7 +123,7 @@ class RedditReplay:
     window_start: float = 0.0
 
     def __post_init__(self) -> None:
-        self.items = posts(self.seed, self.total)
+        self.items = posts(self.seed, self.total, self.timeline)
         self.released = self.initial
 
     def expected(self, council: str) -> list[Post]:

@@ -21,7 +21,7 @@ from urllib.parse import quote
 
 from aiohttp import web
 
-from devkit.replay.content import Post, posts
+from devkit.replay.content import Post, Timeline, posts
 from devkit.replay.faults import FaultPlan
 
 GROWING = ("council-news.xml", "google-alerts.atom", "georss.xml", "rdf.xml")
@@ -35,10 +35,13 @@ class RssReplay:
     per_request: int = 3
     window: int = 200
     faults: FaultPlan = field(default_factory=FaultPlan)
+    timeline: Timeline = field(default_factory=Timeline)
     released: dict[str, int] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        self.items = {name: posts(self.seed + i, self.total) for i, name in enumerate(GROWING)}
+        self.items = {
+            name: posts(self.seed + i, self.total, self.timeline) for i, name in enumerate(GROWING)
+        }
 
     def visible(self, name: str) -> list[Post]:
         count = min(self.total, self.released.get(name, self.initial))

@@ -23,7 +23,7 @@ from typing import Any
 
 from aiohttp import web
 
-from devkit.replay.content import Post, posts
+from devkit.replay.content import Post, Timeline, posts
 from devkit.replay.faults import FaultPlan
 
 BASE_ID = 1_990_000_000_000_000_000
@@ -82,7 +82,8 @@ def tweet(p: Post, items: list[Post]) -> dict[str, Any]:
         "conversation_id": tid,
         "edit_history_tweet_ids": [tid],
     }
-    earlier = items[p.index - 1] if p.index else None
+    position = p.index - items[0].index
+    earlier = items[position - 1] if position else None
     if earlier is not None and is_retweet(p):
         out["text"] = f"RT @{earlier.author}: {escape(earlier.text, quote=False)}"
         out["referenced_tweets"] = [{"type": "retweeted", "id": str(tweet_id(earlier))}]
@@ -110,12 +111,13 @@ class XReplay:
     quota: int = 450
     quota_window_s: float = 900.0
     faults: FaultPlan = field(default_factory=FaultPlan)
+    timeline: Timeline = field(default_factory=Timeline)
     released: int = 0
     used: int = 0
     window_start: float = 0.0
 
     def __post_init__(self) -> None:
-        self.items = posts(self.seed, self.total)
+        self.items = posts(self.seed, self.total, self.timeline)
         self.released = self.initial
 
     def expected(self, council: str | None = None) -> list[Post]:

@@ -28,12 +28,12 @@ from services.search.questions import TIME_FIELD, histogram_interval, stats_aggr
 from services.search.render import render_stats, render_table
 from services.search.settings import ViewsSettings, load_departments
 
-_RELATIVE = re.compile(r"^(\d+)([hdw])$")
-_UNITS = {"h": "hours", "d": "days", "w": "weeks"}
+_RELATIVE = re.compile(r"^(\d+)([mhdw])$")
+_UNITS = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
 
 
 def parse_time(value: str, now: datetime | None = None) -> datetime:
-    """ISO date or datetime (UTC unless it says otherwise), or a span back from now: 24h, 7d, 2w."""
+    """ISO date or datetime (UTC unless it says otherwise), or a span back from now: 30m, 24h, 7d, 2w."""
     now = now or datetime.now(UTC)
     relative = _RELATIVE.match(value.strip())
     if relative:

@@ -102,6 +102,7 @@ def test_times_are_iso_or_spans_back_from_now() -> None:
     now = datetime(2026, 11, 20, 12, tzinfo=UTC)
     assert parse_time("7d", now) == now - timedelta(days=7)
     assert parse_time("24h", now) == now - timedelta(hours=24)
+    assert parse_time("30m", now) == now - timedelta(minutes=30)
     assert parse_time("2026-11-01", now) == datetime(2026, 11, 1, tzinfo=UTC)
     assert parse_time("2026-11-01T08:00+01:00", now).utcoffset() == timedelta(hours=1)
     with pytest.raises(argparse.ArgumentTypeError):
