@@ -66,3 +66,14 @@ def test_training_reads_council_posts_through_the_same_normaliser() -> None:
     raw = council_train()
     assert trained == {normalise(e.text) for e in raw}
     assert any("[" in text for text in trained)  # the emoji posts arrive as words
+
+
+@pytest.mark.parametrize(
+    "hostile",
+    ["", "\u200d\ufe0f\u200d", "🏻🏻", "\ud83d", "🤬" * 5000 + "a", ":(" * 3000, "!" * 10_000],
+)
+def test_hostile_text_normalises_to_a_bounded_string(hostile: str) -> None:
+    out = normalise(hostile)
+    assert isinstance(out, str)
+    assert len(out) <= max(len(hostile) * 16, 64)
+    assert "\u200d" not in out and "\ufe0f" not in out
