@@ -42,6 +42,9 @@ def main(argv: list[str] | None = None) -> int:
     teacher.add_argument("--encoder", type=Path, action="append", default=[], metavar="DIR")
     teacher.add_argument("--tweets-per-class", type=int, default=1000)
     teacher.add_argument("--out", type=Path, help="write the results as JSON here")
+    teacher.add_argument(
+        "--soft-labels-out", type=Path, help="write the last encoder's soft labels"
+    )
     teacher.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE")
     args = parser.parse_args(argv)
 
@@ -69,7 +72,13 @@ def main(argv: list[str] | None = None) -> int:
         from pipelines.sentiment.teacher import run as run_teacher  # noqa: PLC0415
         from pipelines.sentiment.train import base_model_dir  # noqa: PLC0415
 
-        run_teacher(args.encoder or [base_model_dir()], args.out, config, args.tweets_per_class)
+        run_teacher(
+            args.encoder or [base_model_dir()],
+            args.out,
+            config,
+            args.tweets_per_class,
+            args.soft_labels_out,
+        )
         return 0
     try:
         model_dir = getattr(args, "model_dir", None) or default_model_dir(config)

@@ -34,12 +34,19 @@ from pipelines.sentiment.config import (
     LABELS,
     MANIFEST,
     ONNX_INT8,
+    TEACHER_SOFT_LABELS,
     TrainingConfig,
     cache_key,
     model_dir_for,
     model_id_for,
 )
-from pipelines.sentiment.datasets import council_dev, council_eval, training_set, tweet_holdout
+from pipelines.sentiment.datasets import (
+    council_dev,
+    council_eval,
+    read_soft_labels,
+    training_set,
+    tweet_holdout,
+)
 from pipelines.sentiment.metrics import scores_by_kind
 from pipelines.sentiment.train import fine_tune
 
@@ -163,8 +170,11 @@ def build(config: TrainingConfig = DEFAULT_CONFIG, *, force: bool = False) -> Pa
     log.info(
         "training on %d examples: %s", len(examples), dict(Counter(e.source for e in examples))
     )
+    teacher = read_soft_labels(TEACHER_SOFT_LABELS) if config.distil_weight else {}
+    taught = sum(e.text in teacher for e in examples)
+    log.info("teacher soft labels for %d of %d training examples", taught, len(examples))
     train_started = time.monotonic()
-    tokenizer, model = fine_tune(config, examples)
+    tokenizer, model = fine_tune(config, examples, teacher)
     train_seconds = time.monotonic() - train_started
     model.save_pretrained(str(partial / HF_SUBDIR))
     tokenizer.save_pretrained(str(partial / HF_SUBDIR))
@@ -180,6 +190,7 @@ def build(config: TrainingConfig = DEFAULT_CONFIG, *, force: bool = False) -> Pa
         "config": asdict(config),
         "labels": dict(enumerate(LABELS)),
         "training_examples": dict(Counter(f"{e.source}/{e.label}" for e in examples)),
+        "teacher_labelled_examples": taught,
         "calibration": calibration,
         "metrics_int8": metrics,
         "training_seconds": round(train_seconds, 1),

@@ -30,6 +30,11 @@ COUNCIL_DEV: Final = DATA_DIR / "council_dev.jsonl"
 # What makes a council post hard to read; "plain" is everything else.
 KINDS: Final = ("plain", "sarcasm", "understatement", "emoji", "negation", "mixed", "service")
 HARD_KINDS: Final = KINDS[1:]
+# Soft labels of the teacher (frozen all-mpnet-base-v2 + a softmax head, out-of-fold) for the
+# council posts and part of the tweets, made by `python -m pipelines.sentiment teacher
+# --encoder <all-mpnet-base-v2 dir> --soft-labels-out <this file>` and shipped, because
+# embedding with the teacher does not fit the model build's cold budget.
+TEACHER_SOFT_LABELS: Final = DATA_DIR / "teacher_soft_labels.jsonl"
 
 COMPLETE_MARKER: Final = "COMPLETE"
 MANIFEST: Final = "manifest.json"
@@ -59,6 +64,9 @@ class TrainingConfig:
     # much of the target on the other polarity, so the model learns to show both.
     label_smoothing: float = 0.05
     mixed_other_polarity: float = 0.3
+    # Distillation: where the teacher labelled a text, the target is this much its
+    # probabilities and the rest the (smoothed) gold label. 0 trains without the teacher.
+    distil_weight: float = 0.5
     seed: int = 13
     epochs: int = 1
     max_len: int = 64
@@ -98,7 +106,10 @@ def file_sha256(path: Path) -> str:
 
 
 def cache_key(
-    config: TrainingConfig, council_train: Path = COUNCIL_TRAIN, council_dev: Path = COUNCIL_DEV
+    config: TrainingConfig,
+    council_train: Path = COUNCIL_TRAIN,
+    council_dev: Path = COUNCIL_DEV,
+    soft_labels: Path = TEACHER_SOFT_LABELS,
 ) -> str:
     """Hex digest over the recipe, the text normaliser's version and our data files (the
     dev split too: calibration is fitted on it); package files count via their pinned digest."""
@@ -108,6 +119,7 @@ def cache_key(
         "data": {
             "council_train.jsonl": file_sha256(council_train),
             "council_dev.jsonl": file_sha256(council_dev),
+            "teacher_soft_labels.jsonl": file_sha256(soft_labels) if config.distil_weight else "",
         },
     }
     blob = json.dumps(payload, sort_keys=True, separators=(",", ":")).encode()

@@ -172,6 +172,18 @@ def read_jsonl(path: Path, source: str) -> list[Example]:
     return examples
 
 
+def read_soft_labels(path: Path) -> dict[str, tuple[float, float, float]]:
+    """The teacher's class probabilities by normalised text (``{"text", "source", "p"}`` lines)."""
+    labels: dict[str, tuple[float, float, float]] = {}
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        row = json.loads(line)
+        p = row.get("p")
+        if not isinstance(p, list) or len(p) != len(LABEL_IDS) or abs(sum(p) - 1) > 0.01:
+            raise DataError(f"{path}:{number}: p must be {len(LABEL_IDS)} probabilities")
+        labels[str(row["text"])] = (float(p[0]), float(p[1]), float(p[2]))
+    return labels
+
+
 def council_train() -> list[Example]:
     """The council-voice posts we wrote for training."""
     return read_jsonl(COUNCIL_TRAIN, "council")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import random
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -78,9 +78,23 @@ def length_batches(lengths: Sequence[int], batch_size: int, rng: random.Random) 
 _OTHER_POLARITY: dict[str, str] = {"negative": "positive", "positive": "negative"}
 
 
-def soft_target(example: Example, config: TrainingConfig) -> list[float]:
+def soft_target(
+    example: Example,
+    config: TrainingConfig,
+    teacher: Mapping[str, tuple[float, float, float]] | None = None,
+) -> list[float]:
     """The training distribution for one example: its label, smoothed; a post of kind mixed
-    also puts ``mixed_other_polarity`` on the opposite polarity, so both show in the output."""
+    also puts ``mixed_other_polarity`` on the opposite polarity, so both show in the output;
+    where the teacher labelled the text, ``distil_weight`` of it is the teacher's belief."""
+    target = _gold_target(example, config)
+    believed = teacher.get(example.text) if teacher else None
+    if believed is None or not config.distil_weight:
+        return target
+    weight = config.distil_weight
+    return [(1 - weight) * g + weight * t for g, t in zip(target, believed, strict=True)]
+
+
+def _gold_target(example: Example, config: TrainingConfig) -> list[float]:
     spread = config.label_smoothing / len(LABELS)
     target = [spread] * len(LABELS)
     target[LABEL_IDS[example.label]] += 1.0 - config.label_smoothing
@@ -92,7 +106,11 @@ def soft_target(example: Example, config: TrainingConfig) -> list[float]:
     return target
 
 
-def fine_tune(config: TrainingConfig, examples: Sequence[Example]) -> tuple[Any, Any]:
+def fine_tune(
+    config: TrainingConfig,
+    examples: Sequence[Example],
+    teacher: Mapping[str, tuple[float, float, float]] | None = None,
+) -> tuple[Any, Any]:
     """Train on the examples against their soft targets; returns (tokenizer, model in eval mode)."""
     seed_everything(config.seed)
     tokenizer, model = load_base(config)
@@ -100,7 +118,7 @@ def fine_tune(config: TrainingConfig, examples: Sequence[Example]) -> tuple[Any,
         [e.text for e in examples], truncation=True, max_length=config.max_len, padding=False
     )
     ids: list[list[int]] = encoded["input_ids"]
-    targets = torch.tensor([soft_target(e, config) for e in examples], dtype=torch.float32)
+    targets = torch.tensor([soft_target(e, config, teacher) for e in examples], dtype=torch.float32)
     rng = random.Random(config.seed)  # noqa: S311 - batch order, not security
     steps_per_epoch = -(-len(ids) // config.batch_size)
     total = steps_per_epoch * config.epochs

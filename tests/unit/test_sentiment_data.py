@@ -19,6 +19,7 @@ from pipelines.sentiment.config import (
     HARD_KINDS,
     KINDS,
     LABELS,
+    TEACHER_SOFT_LABELS,
     cache_key,
     model_dir_for,
 )
@@ -36,10 +37,12 @@ from pipelines.sentiment.datasets import (
     near_duplicates,
     package_file,
     read_jsonl,
+    read_soft_labels,
     read_vader_tweets,
     training_set,
     tweet_holdout,
 )
+from pipelines.sentiment.text import normalise
 from pipelines.sentiment.train import soft_target
 
 pytestmark = pytest.mark.unit
@@ -241,3 +244,51 @@ def test_missing_model_says_run_make_model(tmp_path: Path, monkeypatch: pytest.M
     assert model_dir_for(cache_key(DEFAULT_CONFIG)).is_relative_to(tmp_path)
     with pytest.raises(ModelNotBuiltError, match="make model"):
         default_model_dir()
+
+
+def test_distillation_blends_the_teachers_belief_where_it_has_one() -> None:
+    config = DEFAULT_CONFIG.with_changes(distil_weight=0.5)
+    example = Example("bins done early", "positive", "council")
+    teacher = {"bins done early": (0.1, 0.3, 0.6)}
+    gold = soft_target(example, config.with_changes(distil_weight=0.0), teacher)
+    blended = soft_target(example, config, teacher)
+    assert blended == pytest.approx(
+        [(g + t) / 2 for g, t in zip(gold, teacher["bins done early"], strict=True)]
+    )
+    assert sum(blended) == pytest.approx(1.0)
+    # A text the teacher never saw keeps its gold target.
+    other = Example("road closed", "neutral", "council")
+    assert soft_target(other, config, teacher) == soft_target(other, config)
+
+
+def test_shipped_soft_labels_cover_every_council_training_post() -> None:
+    # Regenerate with `python -m pipelines.sentiment teacher --soft-labels-out ...` (see
+    # pipelines/sentiment/config.py) whenever council_train.jsonl changes.
+    soft = read_soft_labels(TEACHER_SOFT_LABELS)
+    missing = [e.text for e in council_train() if normalise(e.text) not in soft]
+    assert missing == []
+    assert all(sum(p) == pytest.approx(1.0, abs=0.01) for p in soft.values())
+    tweets = [
+        e
+        for e in training_set(DEFAULT_CONFIG.with_changes(use_vader_tweets=False))
+        if e.source == "crowdflower"
+    ]
+    assert sum(e.text in soft for e in tweets) >= 2_500
+
+
+def test_soft_labels_that_are_not_probabilities_are_rejected(tmp_path: Path) -> None:
+    path = tmp_path / "soft.jsonl"
+    path.write_text(json.dumps({"text": "x", "source": "council", "p": [0.5, 0.6, 0.2]}) + "\n")
+    with pytest.raises(DataError, match=r"soft\.jsonl:1: p must be 3 probabilities"):
+        read_soft_labels(path)
+
+
+def test_cache_key_follows_the_soft_labels_only_when_distilling(tmp_path: Path) -> None:
+    soft = tmp_path / "soft.jsonl"
+    soft.write_bytes(TEACHER_SOFT_LABELS.read_bytes())
+    base = cache_key(DEFAULT_CONFIG, soft_labels=soft)
+    assert base == cache_key(DEFAULT_CONFIG)
+    soft.write_bytes(TEACHER_SOFT_LABELS.read_bytes() + b"\n")
+    assert cache_key(DEFAULT_CONFIG, soft_labels=soft) != base
+    undistilled = DEFAULT_CONFIG.with_changes(distil_weight=0.0)
+    assert cache_key(undistilled, soft_labels=soft) == cache_key(undistilled)
