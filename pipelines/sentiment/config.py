@@ -65,8 +65,10 @@ class TrainingConfig:
     label_smoothing: float = 0.05
     mixed_other_polarity: float = 0.3
     # Distillation: where the teacher labelled a text, the target is this much its
-    # probabilities and the rest the (smoothed) gold label. 0 trains without the teacher.
-    distil_weight: float = 0.5
+    # probabilities and the rest the (smoothed) gold label. 0 trains without the teacher:
+    # at 0.5 the student scored lower on the dev split (macro-F1 0.828 vs 0.847) and on
+    # council_eval (0.905 vs 0.928), so the teacher is measured but not distilled by default.
+    distil_weight: float = 0.0
     seed: int = 13
     epochs: int = 1
     max_len: int = 64

@@ -286,9 +286,10 @@ def test_soft_labels_that_are_not_probabilities_are_rejected(tmp_path: Path) -> 
 def test_cache_key_follows_the_soft_labels_only_when_distilling(tmp_path: Path) -> None:
     soft = tmp_path / "soft.jsonl"
     soft.write_bytes(TEACHER_SOFT_LABELS.read_bytes())
-    base = cache_key(DEFAULT_CONFIG, soft_labels=soft)
-    assert base == cache_key(DEFAULT_CONFIG)
+    distilling = DEFAULT_CONFIG.with_changes(distil_weight=0.5)
+    base = cache_key(distilling, soft_labels=soft)
+    assert base == cache_key(distilling)
     soft.write_bytes(TEACHER_SOFT_LABELS.read_bytes() + b"\n")
-    assert cache_key(DEFAULT_CONFIG, soft_labels=soft) != base
+    assert cache_key(distilling, soft_labels=soft) != base
     undistilled = DEFAULT_CONFIG.with_changes(distil_weight=0.0)
     assert cache_key(undistilled, soft_labels=soft) == cache_key(undistilled)
