@@ -244,7 +244,8 @@ def tweet_holdout(config: TrainingConfig) -> list[Example]:
 
 
 def training_set(config: TrainingConfig) -> list[Example]:
-    """Balanced tweet sample + VADER's rated tweets + council posts (repeated), shuffled."""
+    """Balanced tweet sample + VADER's rated tweets + council posts (repeated; hard kinds
+    ``hard_repeat`` times), shuffled."""
     rng = random.Random(config.seed)  # noqa: S311 - sampling, not security
     pool = [
         e for e in crowdflower(config) if not is_holdout(e.text, config.tweets_holdout_per_mille)
@@ -253,7 +254,8 @@ def training_set(config: TrainingConfig) -> list[Example]:
     if config.use_vader_tweets:
         sdist = vader_sdist(config)
         examples += read_vader_tweets(sdist, config.vader_polar_at, config.vader_neutral_within)
-    council = [Example(normalise(e.text), e.label, e.source, e.kind) for e in council_train()]
-    examples += council * config.council_repeat
+    for e in council_train():
+        repeat = config.council_repeat if e.kind == "plain" else config.hard_repeat
+        examples += [Example(normalise(e.text), e.label, e.source, e.kind)] * repeat
     rng.shuffle(examples)
     return examples

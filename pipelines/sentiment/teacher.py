@@ -80,7 +80,9 @@ def teacher_training_set(config: TrainingConfig, tweets_per_class: int) -> list[
     """Council training posts plus a balanced sample of the tweets the student trains on, so
     the soft labels written for them are used."""
     rng = random.Random(config.seed)  # noqa: S311 - sampling, not security
-    student = training_set(config.with_changes(use_vader_tweets=False, council_repeat=0))
+    student = training_set(
+        config.with_changes(use_vader_tweets=False, council_repeat=0, hard_repeat=0)
+    )
     by_label: dict[str, list[Example]] = {label: [] for label in LABELS}
     for example in sorted(student, key=lambda e: e.text):
         by_label[example.label].append(example)

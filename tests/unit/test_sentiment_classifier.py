@@ -88,9 +88,9 @@ HARD_CASES: dict[str, list[tuple[str, str]]] = {
         ),
     ],
     "emoji": [
-        ("bin day missed again 😤😤", "negative"),
+        ("school crossing lights broken again 😤😤", "negative"),
         ("waited in all day for housing 🙄🙄", "negative"),
-        ("😡 another parking fine", "negative"),
+        ("😡 bins tipped over in the road after collection", "negative"),
         ("new library is gorgeous 😍📚", "positive"),
         ("🚧 lane closures on the ring road from Monday 🚧", "neutral"),
     ],

@@ -82,7 +82,11 @@ def test_training_set_mixes_sources_and_balances_tweets() -> None:
     assert {e.label: 0 for e in tweets}.keys() == set(LABELS)
     assert all(sum(e.label == label for e in tweets) == 500 for label in LABELS)
     council = [e for e in examples if e.source == "council"]
-    assert len(council) == len(council_train()) * config.council_repeat
+    posts = council_train()
+    plain = sum(e.kind == "plain" for e in posts)
+    expected = plain * config.council_repeat + (len(posts) - plain) * config.hard_repeat
+    assert len(council) == expected
+    assert config.hard_repeat > config.council_repeat
 
 
 def _vader_sdist(tmp_path: Path, lines: list[str]) -> Path:
