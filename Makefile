@@ -9,7 +9,7 @@ PY := $(CURDIR)/.venv/bin/python
 STACK := bash deploy/local/stack.sh
 PYTEST_ARGS ?=
 
-.PHONY: help install model run test test-unit lint format typecheck bench up down stack-up stack-down stack-status topics templates clean
+.PHONY: help install model run test test-unit lint format typecheck bench up down stack-up stack-down stack-reset stack-status chaos topics templates council clean
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  make %-13s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -46,17 +46,23 @@ typecheck: ## mypy --strict on services, pipelines, schemas, common and devkit
 bench: install ## run the benchmarks; results are written to bench/results/*.json
 	@bash deploy/scripts/bench.sh
 
+chaos: install ## fault suite on a stack of its own (29092/29200): kills, restarts, bench/results/chaos.json
+	@$(PY) -m bench.bench_chaos --out bench/results/chaos.json
+
 up: ## ops: start the full stack with docker compose (needs a Docker engine)
 	docker compose up -d --build
 
 down: ## ops: stop the docker compose stack
 	docker compose down
 
-stack-up: ## start the local Kafka and Elasticsearch (no Docker), waiting until healthy
+stack-up: ## start the local Kafka and Elasticsearch (no Docker) on the data they have; never wipes
 	@$(STACK) up
 
-stack-down: ## stop the local stack processes this checkout started
+stack-down: ## stop the local stack processes (by pid); their data stays for the next stack-up
 	@$(STACK) down
+
+stack-reset: ## stop the local stack and DELETE its data (topics, offsets, ledger, cursors, indices)
+	@$(STACK) reset
 
 stack-status: ## tell whether the local stack is running and healthy
 	@$(STACK) status
@@ -66,3 +72,7 @@ topics: ## create every declared topic on the configured broker (idempotent)
 
 templates: ## install the Elasticsearch index templates (idempotent)
 	@$(PY) -m services.cli templates
+
+council: ## onboard a council: make council NAME="Sheffield" (or an ONS code); keeps your edits
+	@test -n "$(NAME)" || { echo 'usage: make council NAME="<council name or ONS code>"'; exit 2; }
+	@$(PY) -m services.cli council add "$(NAME)"

@@ -1,5 +1,7 @@
 """Ingestion throughput: replay server → runtime → real Kafka, for rss and mastodon, plus the
-producer alone — in one run.
+producer alone — in one run; and hostile load (``bench.hostile_load``): /healthz latency while
+a 10 MB feed and a 1 GiB gzip bomb are fetched, peak memory, pathological HTML; and log lines
+across a 10 s outage of a private broker (``bench.kafka_outage``).
 
     python -m bench.bench_ingest --out bench/results/ingest.json [--bootstrap HOST:PORT]
 
@@ -22,6 +24,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from bench.hostile_load import bench_health_under_load, bench_html
+from bench.kafka_outage import bench_kafka_outage
 from common.privacy import Pseudonymiser
 from common.retry import RetryPolicy
 from common.settings import KafkaSettings
@@ -34,12 +38,12 @@ from devkit.stack import stack_env
 from schemas.ids import mention_id
 from schemas.models import Source
 from services.ingest.mastodon.source import MastodonConfig
+from services.ingest.registry import build_source
 from services.ingest.rss.source import RssConfig
 from services.ingest.runtime.api import Cursor, SourceContext
 from services.ingest.runtime.config import InstanceConfig
 from services.ingest.runtime.http import ApiClient, make_client
 from services.ingest.runtime.producer import MentionProducer, Topics
-from services.ingest.runtime.registry import build_source
 from services.ingest.runtime.service import IngestService
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -162,9 +166,15 @@ def main() -> None:
     parser.add_argument("--producer-mentions", type=int, default=20_000)
     parser.add_argument("--rss-entries-per-feed", type=int, default=1_000)
     parser.add_argument("--mastodon-statuses", type=int, default=4_000)
+    parser.add_argument("--hostile-seconds", type=float, default=30.0)
+    parser.add_argument("--hostile-feed-mb", type=int, default=10)
+    parser.add_argument("--hostile-bomb-gib", type=int, default=1)
+    parser.add_argument("--only-hostile", action="store_true", help="skip the throughput parts")
+    parser.add_argument("--outage-s", type=float, default=10.0)
+    parser.add_argument("--skip-outage", action="store_true", help="skip the private-broker outage")
     args = parser.parse_args()
     bootstrap = bootstrap_address(args.bootstrap)
-    report = {
+    report: dict[str, Any] = {
         "when": datetime.now(UTC).isoformat(),
         "machine": {
             "python": platform.python_version(),
@@ -172,10 +182,21 @@ def main() -> None:
             "platform": platform.platform(),
         },
         "kafka": bootstrap,
-        "producer": bench_producer(bootstrap, args.producer_mentions),
-        "rss": asyncio.run(bench_rss(bootstrap, args.rss_entries_per_feed)),
-        "mastodon": asyncio.run(bench_mastodon(bootstrap, args.mastodon_statuses)),
+        "load_before": os.getloadavg(),
     }
+    if not args.only_hostile:
+        report["producer"] = bench_producer(bootstrap, args.producer_mentions)
+        report["rss"] = asyncio.run(bench_rss(bootstrap, args.rss_entries_per_feed))
+        report["mastodon"] = asyncio.run(bench_mastodon(bootstrap, args.mastodon_statuses))
+    report["hostile"] = {
+        "healthz_under_load": bench_health_under_load(
+            bootstrap, args.hostile_seconds, args.hostile_feed_mb, args.hostile_bomb_gib
+        ),
+        "html_to_text_seconds": bench_html(400_000),
+    }
+    if not args.skip_outage:
+        report["hostile"]["kafka_outage"] = bench_kafka_outage(args.outage_s)
+    report["load_after"] = os.getloadavg()
     out = ROOT / args.out
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(report, indent=2) + "\n")

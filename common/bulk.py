@@ -29,14 +29,19 @@ class Doc(Generic[T]):
 
     index: str
     id: str
-    body: dict[str, Any]
+    body: dict[str, Any] | None
+    """None deletes the document (a missing one counts as deleted)."""
     origin: T
+    version: int | None = None
+    """External version (``external_gte``): an older write than the stored one is superseded."""
 
 
 @dataclass
 class BulkOutcome(Generic[T]):
     indexed: int = 0
     retries: int = 0
+    superseded: int = 0
+    """Versioned writes older than the stored document (409): nothing to do."""
     rejected: list[tuple[T, str]] = field(default_factory=list)
 
 
@@ -67,8 +72,14 @@ class BulkIndexer:
         while pending:
             operations: list[dict[str, Any]] = []
             for doc in pending:
-                operations.append({"index": {"_index": doc.index, "_id": doc.id}})
-                operations.append(doc.body)
+                action: dict[str, Any] = {"_index": doc.index, "_id": doc.id}
+                if doc.version is not None:
+                    action |= {"version": doc.version, "version_type": "external_gte"}
+                if doc.body is None:
+                    operations.append({"delete": action})
+                else:
+                    operations.append({"index": action})
+                    operations.append(doc.body)
             try:
                 response = await self._client.bulk(operations=operations, refresh=self._refresh)
             except (ConnectionError, ConnectionTimeout) as exc:
@@ -88,8 +99,10 @@ class BulkIndexer:
             for doc, item in zip(pending, response["items"], strict=True):
                 result = item.get("index") or next(iter(item.values()))
                 status = int(result.get("status", 500))
-                if status < 300:
+                if status < 300 or (status == 404 and doc.body is None):
                     outcome.indexed += 1
+                elif status == 409 and doc.version is not None:
+                    outcome.superseded += 1
                 elif _retryable_status(status):
                     retry.append(doc)
                 else:

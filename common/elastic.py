@@ -9,16 +9,24 @@ retention is "delete old monthly indices" on any Elasticsearch.
 from __future__ import annotations
 
 import json
+import logging
 import os
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from elasticsearch import AsyncElasticsearch, ConnectionError, ConnectionTimeout, Elasticsearch
+from elasticsearch import (
+    AsyncElasticsearch,
+    BadRequestError,
+    ConnectionError,
+    ConnectionTimeout,
+    Elasticsearch,
+)
 
 from common.retry import Retryable
 from common.settings import ElasticsearchSettings
 
+log = logging.getLogger(__name__)
 TEMPLATES_DIR = Path(
     os.environ.get(
         "EARSHOT_ES_TEMPLATES_DIR", Path(__file__).resolve().parents[1] / "deploy" / "elasticsearch"
@@ -55,6 +63,15 @@ def monthly_index(prefix: str, kind: str, when: datetime) -> str:
     return f"{prefix}-{kind}-{when:%Y.%m}"
 
 
+def single_index(prefix: str, kind: str) -> str:
+    """The one index of a kind whose documents are updated in place (``communities``).
+
+    It matches the kind's template pattern, so it gets the mapping and joins the alias;
+    the ``v1`` is the mapping's version (a breaking mapping change is a new index).
+    """
+    return f"{prefix}-{kind}-v1"
+
+
 def template_kinds() -> list[str]:
     """Kinds that have a template file."""
     return sorted(
@@ -71,12 +88,32 @@ def template_body(prefix: str, kind: str) -> dict[str, Any]:
     return body
 
 
+def _existing_indices_mapping(prefix: str, kind: str) -> dict[str, Any]:
+    """put_mapping arguments giving the monthly indices that exist the template's fields.
+
+    A template only shapes indices created after it; fields a new version adds
+    (additive, so allowed on a live index) must reach this month's index too, or
+    a strict mapping rejects documents carrying them until the month turns.
+    """
+    properties = template_body(prefix, kind)["template"].get("mappings", {}).get("properties", {})
+    return {
+        "index": f"{prefix}-{kind}-*",
+        "properties": properties,
+        "allow_no_indices": True,
+        "ignore_unavailable": True,
+    }
+
+
 def install_templates(client: Elasticsearch, prefix: str) -> list[str]:
-    """Put every index template (idempotent) and return the template names."""
+    """Put every index template (idempotent), add new fields to existing indices; return names."""
     names = []
     for kind in template_kinds():
         name = f"{prefix}-{kind}"
         client.indices.put_index_template(name=name, **template_body(prefix, kind))
+        try:
+            client.indices.put_mapping(**_existing_indices_mapping(prefix, kind))
+        except BadRequestError as exc:
+            log.warning("existing %s indices keep their mapping (%s)", name, exc)
         names.append(name)
     return names
 
@@ -88,6 +125,10 @@ async def install_templates_async(client: AsyncElasticsearch, prefix: str) -> li
         for kind in template_kinds():
             name = f"{prefix}-{kind}"
             await client.indices.put_index_template(name=name, **template_body(prefix, kind))
+            try:
+                await client.indices.put_mapping(**_existing_indices_mapping(prefix, kind))
+            except BadRequestError as exc:
+                log.warning("existing %s indices keep their mapping (%s)", name, exc)
             names.append(name)
     except (ConnectionError, ConnectionTimeout) as exc:
         raise Retryable(f"Elasticsearch unreachable: {exc}") from exc

@@ -114,9 +114,11 @@ def topic_problems(
     return problems
 
 
-def require_topics(bootstrap: str, prefix: str, names: Sequence[str]) -> None:
+def require_topics(
+    bootstrap: str, prefix: str, names: Sequence[str], *, admin: KafkaAdminClient | None = None
+) -> None:
     """Raise TopicsNotReady unless every topic in ``names`` exists with its declared partitions."""
-    problems = topic_problems(bootstrap, prefix, names)
+    problems = topic_problems(bootstrap, prefix, names, admin=admin)
     if problems:
         raise TopicsNotReady(
             "topics not as declared: " + "; ".join(problems) + " (run: earshot topics)"

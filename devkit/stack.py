@@ -12,15 +12,32 @@ STACK_SCRIPT = ROOT / "deploy" / "local" / "stack.sh"
 ADDRESS_KEYS = ("EARSHOT_KAFKA_BOOTSTRAP", "EARSHOT_ES_URL")
 
 
-def run_stack(command: str, timeout: float = 900) -> subprocess.CompletedProcess[str]:
-    """Run ``stack.sh <command>`` and return what it printed (never raises on failure)."""
+def run_stack(
+    command: str, timeout: float = 900, environ: Mapping[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """Run ``stack.sh <command>`` and return what it printed (never raises on failure).
+
+    ``environ`` (e.g. :func:`other_stack`) targets another stack than the default one.
+    """
     return subprocess.run(
         ["bash", str(STACK_SCRIPT), command],
         capture_output=True,
         text=True,
         check=False,
         timeout=timeout,
+        env=dict(os.environ if environ is None else environ),
     )
+
+
+def other_stack(kafka_port: int, es_port: int, stack_dir: Path) -> dict[str, str]:
+    """The environment of a second stack on its own ports and state dir (for fault tests:
+    a stack whose servers may be killed without touching the shared one)."""
+    return {
+        **os.environ,
+        "EARSHOT_LOCAL_KAFKA_PORT": str(kafka_port),
+        "EARSHOT_LOCAL_ES_PORT": str(es_port),
+        "EARSHOT_STACK_DIR": str(stack_dir),
+    }
 
 
 def parse_env(output: str) -> dict[str, str]:
@@ -38,14 +55,15 @@ def stack_env(environ: Mapping[str, str] | None = None) -> dict[str, str]:
     return {**parse_env(run_stack("env").stdout), **given}
 
 
-def state_file() -> Path:
+def state_file(environ: Mapping[str, str] | None = None) -> Path:
     """Where ``stack.sh up`` records what it started."""
-    cache = Path(os.environ.get("EARSHOT_CACHE", Path.home() / ".cache" / "earshot"))
-    return Path(os.environ.get("EARSHOT_STACK_DIR", cache / "run")) / "stack.state"
+    environ = os.environ if environ is None else environ
+    cache = Path(environ.get("EARSHOT_CACHE", Path.home() / ".cache" / "earshot"))
+    return Path(environ.get("EARSHOT_STACK_DIR", cache / "run")) / "stack.state"
 
 
-def stack_pids() -> dict[str, int]:
+def stack_pids(environ: Mapping[str, str] | None = None) -> dict[str, int]:
     """Kafka's and Elasticsearch's pids, from the state file ``stack.sh up`` writes."""
-    lines = state_file().read_text().splitlines()
+    lines = state_file(environ).read_text().splitlines()
     values = dict(line.split("=", 1) for line in lines if "=" in line)
     return {"kafka": int(values["kafka_pid"]), "elasticsearch": int(values["es_pid"])}

@@ -63,3 +63,23 @@ def read_topic(
     return [
         (r.key, r.value, dict(r.headers or [])) for r in topic_records(bootstrap, topic, idle_ms)
     ]
+
+
+def wait_for_topics(bootstrap: str, topics: list[str], timeout: float = 30.0) -> None:
+    """Wait until the broker's metadata lists every topic in ``topics`` with its partitions.
+
+    A consumer that subscribes before a fresh topic shows up gets no partitions until its
+    next metadata refresh (minutes), and the broker creates no topic on request.
+    """
+    reader = KafkaConsumer(bootstrap_servers=bootstrap)
+
+    def missing() -> list[str]:
+        absent = [t for t in topics if not reader.partitions_for_topic(t)]
+        if absent:
+            reader.topics()  # refreshes the cached metadata for the next look
+        return absent
+
+    try:
+        wait_for(missing, lambda absent: not absent, timeout, "topics in the broker's metadata")
+    finally:
+        reader.close()

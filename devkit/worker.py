@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import os
-import signal
 import socket
-import subprocess
-import sys
 from pathlib import Path
-from typing import BinaryIO
 
-ROOT = Path(__file__).resolve().parents[1]
+from devkit.process import ROOT, Service
+
+__all__ = ["ROOT", "Worker", "free_port"]
 
 
 def free_port() -> int:
@@ -19,7 +16,7 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-class Worker:
+class Worker(Service):
     """``faust -A <app> worker`` with a per-test prefix, datadir and log file.
 
     ``app`` is the module holding the Faust app: the whole pipeline by default.
@@ -36,61 +33,18 @@ class Worker:
         **env: str,
     ) -> None:
         self.app = app
-        self.log_path = workdir / "worker.log"
-        self.env = {
-            **os.environ,
-            "PYTHONPATH": str(ROOT),
-            "EARSHOT_TOPIC_PREFIX": prefix,
-            "EARSHOT_KAFKA_BOOTSTRAP": kafka,
-            "EARSHOT_ES_URL": es_url,
-            "EARSHOT_INDEX_PREFIX": f"{prefix}earshot",
-            "EARSHOT_DATADIR": str(workdir / "faust"),
-            "EARSHOT_WEB_PORT": str(free_port()),
-            "HF_HUB_OFFLINE": "1",
-            "TRANSFORMERS_OFFLINE": "1",
-            **env,
-        }
-        self.process: subprocess.Popen[bytes] | None = None
-        self._log: BinaryIO | None = None
-
-    def start(self) -> None:
-        self._close_log()
-        log = self._log = self.log_path.open("ab")
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "faust", "-A", self.app, "worker", "-l", "info"],
-            env=self.env,
-            cwd=ROOT,
-            stdout=log,
-            stderr=subprocess.STDOUT,
+        super().__init__(
+            ["faust", "-A", app, "worker", "-l", "info"],
+            {
+                "EARSHOT_TOPIC_PREFIX": prefix,
+                "EARSHOT_KAFKA_BOOTSTRAP": kafka,
+                "EARSHOT_ES_URL": es_url,
+                "EARSHOT_INDEX_PREFIX": f"{prefix}earshot",
+                "EARSHOT_DATADIR": str(workdir / "faust"),
+                "EARSHOT_WEB_PORT": str(free_port()),
+                "HF_HUB_OFFLINE": "1",
+                "TRANSFORMERS_OFFLINE": "1",
+                **env,
+            },
+            workdir / "worker.log",
         )
-
-    @property
-    def pid(self) -> int:
-        if self.process is None:
-            raise RuntimeError("the worker has not been started")
-        return self.process.pid
-
-    def kill(self) -> None:
-        """SIGKILL: no shutdown hooks, no final commit — a crash."""
-        if self.process and self.process.poll() is None:
-            self.process.send_signal(signal.SIGKILL)
-            self.process.wait(timeout=30)
-        self._close_log()
-
-    def _close_log(self) -> None:
-        if self._log is not None:
-            self._log.close()
-            self._log = None
-
-    def stop(self) -> int | None:
-        if self.process and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=60)
-            except subprocess.TimeoutExpired:
-                self.kill()
-        self._close_log()
-        return self.process.returncode if self.process else None
-
-    def log_tail(self, chars: int = 4000) -> str:
-        return self.log_path.read_text(errors="replace")[-chars:] if self.log_path.exists() else ""

@@ -7,14 +7,17 @@ routing; more workers share the partitions.
 
 from __future__ import annotations
 
+from common.logsummary import summarise_outages
 from common.settings import load_settings
-from pipelines.agents import enrich, index, route
+from pipelines.agents import communities, enrich, index, route
 from pipelines.settings import PipelineSettings
 from pipelines.topology import create_app
 
 settings = load_settings(PipelineSettings)
+summarise_outages()  # one line per Kafka/Elasticsearch outage, not one per reconnect attempt
 app, topics = create_app(settings)
 
 enrich.register(app, topics, settings)
 index.register(app, topics, settings)
 route.register(app, topics, settings)
+communities.register(app, topics, settings)

@@ -240,3 +240,6 @@ class DeadLetter(Contract):
     error_class: str
     error_message: str
     failed_at: UtcDatetime
+    original_size: int | None = None
+    original_sha256: str | None = None
+    excerpt: bool | None = None

@@ -61,6 +61,10 @@ COMMANDS: dict[str, tuple[str, Callable[[argparse.Namespace], int]]] = {
         "generate the Kibana views, or import them with spaces and roles (idempotent)",
         _passthrough("services.kibana.cli", "main"),
     ),
+    "council": (
+        "onboard a GB council: profile from open data + starter rules",
+        _passthrough("services.councils.cli", "main"),
+    ),
     "search": (
         "search mentions with the Kibana views' filters",
         _passthrough("services.search.cli", "main"),
@@ -68,6 +72,10 @@ COMMANDS: dict[str, tuple[str, Callable[[argparse.Namespace], int]]] = {
     "retention": (
         "delete monthly indices past deploy/config/retention.yaml (audited)",
         _passthrough("services.privacy.cli", "retention_main"),
+    ),
+    "communities": (
+        "the online communities that talk about each place; suggestions, register, digest",
+        _passthrough("services.communities.cli", "main"),
     ),
     "deadletters": (
         "count each dead-letter topic and show its latest letters with origin and reason",

@@ -13,11 +13,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from elasticsearch import Elasticsearch
 
 from devkit.stack import ADDRESS_KEYS, parse_env, run_stack
 
 ROOT = Path(__file__).resolve().parents[1]
-LAYERS = ("unit", "contract", "integration", "e2e")
+LAYERS = ("unit", "contract", "integration", "hostile", "e2e")
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -57,6 +58,14 @@ def kafka_bootstrap(local_stack: dict[str, str]) -> str:
 @pytest.fixture(scope="session")
 def es_url(local_stack: dict[str, str]) -> str:
     return local_stack["EARSHOT_ES_URL"]
+
+
+@pytest.fixture
+def es(es_url: str) -> Iterator[Elasticsearch]:
+    """A client of the real local Elasticsearch, closed after the test."""
+    client = Elasticsearch(es_url, request_timeout=60)
+    yield client
+    client.close()
 
 
 @pytest.fixture

@@ -2,8 +2,12 @@
 # Run a real Apache Kafka broker and a real Elasticsearch node as plain
 # processes on 127.0.0.1, without Docker, for Earshot's development and CI.
 #
-#   deploy/local/stack.sh up       fetch if needed, start both, wait until healthy
-#   deploy/local/stack.sh down     stop what `up` started (by pid), drop its data
+#   deploy/local/stack.sh up       fetch if needed, start whichever server is not running
+#                                  on the data it has, wait until both are healthy; never
+#                                  stops a running server, never deletes data
+#   deploy/local/stack.sh down     stop both (by pid); their data stays for the next `up`
+#   deploy/local/stack.sh reset    stop both and delete their data (topics, offsets,
+#                                  indices); the next `up` starts empty
 #   deploy/local/stack.sh status   exit 0 only when both are running and healthy
 #   deploy/local/stack.sh env      print EARSHOT_KAFKA_BOOTSTRAP=... and EARSHOT_ES_URL=...
 #   deploy/local/stack.sh fetch    only fill the cache (e.g. a CI warm-up step)
@@ -19,7 +23,7 @@
 #
 # Environment (all optional):
 #   EARSHOT_CACHE                 cache root (default ~/.cache/earshot)
-#   EARSHOT_STACK_DIR             per-run dir: state, data, logs (default $EARSHOT_CACHE/run)
+#   EARSHOT_STACK_DIR             one stack's state, data and logs (default $EARSHOT_CACHE/run)
 #   EARSHOT_LOCAL_KAFKA_PORT      default 19092 (controller: EARSHOT_LOCAL_KAFKA_CONTROLLER_PORT, default port+1)
 #   EARSHOT_LOCAL_ES_PORT         default 19200 (transport: EARSHOT_LOCAL_ES_TRANSPORT_PORT, default port+100)
 #   EARSHOT_JAVA_HOME             JDK to use (default: JAVA_HOME, then `java` on PATH)
@@ -293,6 +297,8 @@ fetch_all() {
 # -------------------------------------------------------------------------- state
 
 # The state file is key=value lines written by `up`; read without sourcing.
+# It records ports, run dirs, pids and the Kafka cluster id. Data lives in the
+# run dirs and outlives the processes: only `reset` deletes it.
 declare -A STATE=()
 load_state() {
     STATE=()
@@ -337,6 +343,9 @@ is_our_es() {
     pid_is "$1" org.elasticsearch.server "-Djava.io.tmpdir=${STATE[es_run]:-?}/tmp"
 }
 
+kafka_running() { is_our_kafka "${STATE[kafka_pid]:-}"; }
+es_running() { is_our_es "${STATE[es_pid]:-}"; }
+
 # Finds our ES server when its pid file is missing (start-up cut short).
 find_our_es() {
     local dir pid
@@ -354,6 +363,22 @@ port_open() {
     (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
 }
 
+# Fills in the run dirs of a stack that has none recorded yet. A recorded one
+# wins: that is where this stack's data is, whatever the ports are now.
+resolve_run_dirs() {
+    resolve_es_base
+    [[ -n ${STATE[kafka_run]:-} ]] || STATE[kafka_run]=$STACK_DIR/kafka
+    if [[ -z ${STATE[es_run]:-} ]]; then
+        if [[ $ES_BASE == "$CACHE" ]]; then
+            STATE[es_run]=$STACK_DIR/elasticsearch
+        else
+            # Outside the stack dir (root's cache is closed to the ES user): keyed by the
+            # stack dir too, so two stack dirs never share one data set.
+            STATE[es_run]=$ES_BASE/run/elasticsearch-$ES_PORT-$(printf '%s' "$STACK_DIR" | sha256sum | cut -c1-8)
+        fi
+    fi
+}
+
 # ------------------------------------------------------------------------- kafka
 
 kafka_java() {
@@ -366,19 +391,33 @@ new_cluster_id() {
     head -c 16 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=\n'
 }
 
+# The cluster id a data dir was formatted with; empty when it never was.
+formatted_cluster_id() {
+    local meta=$1/meta.properties
+    [[ -f $meta ]] && sed -n 's/^cluster\.id=//p' "$meta"
+    return 0
+}
+
+# Starts the broker on the data it has (log recovery after a crash is the
+# broker's own job); formats the data dir only when it was never formatted.
 start_kafka() {
-    local run=$STACK_DIR/kafka
-    rm -rf "$run"
+    local run=${STATE[kafka_run]} cluster_id
     mkdir -p "$run/data" "$run/logs"
-    local cluster_id
-    cluster_id=$(new_cluster_id)
+    rm -f "$run/kafka.pid"
     sed -e "s|@KAFKA_PORT@|$KAFKA_PORT|g" -e "s|@CONTROLLER_PORT@|$KAFKA_CONTROLLER_PORT|g" \
         -e "s|@DATA_DIR@|$run/data|g" "$SCRIPT_DIR/kafka/server.properties.in" >"$run/server.properties"
     STATE[kafka_port]=$KAFKA_PORT
     STATE[kafka_log]=$run/logs/server.log
-    STATE[kafka_run]=$run
-    kafka_java kafka.tools.StorageTool format -t "$cluster_id" -c "$run/server.properties" \
-        >"$run/logs/format.log" 2>&1 || return 1
+    cluster_id=$(formatted_cluster_id "$run/data")
+    if [[ -z $cluster_id ]]; then
+        cluster_id=$(new_cluster_id)
+        log "Kafka: formatting an empty data dir ($run/data)."
+        kafka_java kafka.tools.StorageTool format -t "$cluster_id" -c "$run/server.properties" \
+            >"$run/logs/format.log" 2>&1 || return 1
+    else
+        log "Kafka: starting on its data ($run/data)."
+    fi
+    STATE[kafka_cluster_id]=$cluster_id
     # setsid: the broker outlives this shell and ignores its terminal's
     # signals; the inner sh records the pid of the JVM it then becomes.
     # shellcheck disable=SC2016 # $$ and $@ are for the inner sh
@@ -389,17 +428,16 @@ start_kafka() {
         -Dlog4j.configuration="file:$SCRIPT_DIR/kafka/log4j.properties" \
         -Dkafka.logs.dir="$run/logs" \
         -cp "$(kafka_home)/libs/*" kafka.Kafka "$run/server.properties" \
-        </dev/null >"$run/logs/kafka.out" 2>&1 9>&- &
+        </dev/null >>"$run/logs/kafka.out" 2>&1 9>&- &
     wait_for_file "$run/kafka.pid" 10 || return 1
     STATE[kafka_pid]=$(<"$run/kafka.pid")
-    STATE[kafka_cluster_id]=$cluster_id
 }
 
-# Healthy = the broker answers a metadata request with the cluster id we
-# formatted it with (a Java-side check, so no Python venv is needed).
+# Healthy = the broker answers a metadata request with the cluster id its data
+# was formatted with (a Java-side check, so no Python venv is needed).
 kafka_healthy() {
     local port=${STATE[kafka_port]:-$KAFKA_PORT} out
-    is_our_kafka "${STATE[kafka_pid]:-}" || return 1
+    kafka_running || return 1
     port_open "$port" || return 1
     out=$(timeout 30 "$JAVA" -Dlog4j.configuration="file:$SCRIPT_DIR/kafka/tools-log4j.properties" \
         -cp "$(kafka_home)/libs/*" org.apache.kafka.tools.ClusterTool cluster-id \
@@ -409,22 +447,17 @@ kafka_healthy() {
 
 # ------------------------------------------------------------------ elasticsearch
 
-es_run_dir() {
-    if [[ $ES_BASE == "$CACHE" ]]; then
-        printf '%s\n' "$STACK_DIR/elasticsearch"
-    else
-        printf '%s\n' "$ES_BASE/run/elasticsearch-$ES_PORT"
-    fi
-}
-
+# Starts the node on the data it has; config and tmp are written afresh each
+# time (they hold nothing of value), data and logs are kept.
 start_es() {
-    local home run
-    resolve_es_base
+    local home run=${STATE[es_run]}
     ensure_es_user
     home=$(es_home)
-    run=$(es_run_dir)
-    rm -rf "$run"
+    rm -rf "$run/config" "$run/tmp" "$run/es.pid"
     mkdir -p "$run/data" "$run/logs" "$run/tmp" "$run/config/jvm.options.d"
+    if [[ -n $(ls -A "$run/data") ]]; then
+        log "Elasticsearch: starting on its data ($run/data)."
+    fi
     cp -R "$home/config/." "$run/config/"
     sed -e "s|@DATA_DIR@|$run/data|g" -e "s|@LOGS_DIR@|$run/logs|g" \
         -e "s|@HTTP_PORT@|$ES_PORT|g" -e "s|@TRANSPORT_PORT@|$ES_TRANSPORT_PORT|g" \
@@ -436,14 +469,13 @@ start_es() {
     fi
     STATE[es_port]=$ES_PORT
     STATE[es_log]=$run/logs/earshot-local.log
-    STATE[es_run]=$run
     # -d: the launcher returns once the node has started (or failed), and
     # ES writes the server JVM's pid to the -p file. It runs in the
     # background so that Kafka formats and boots meanwhile.
     (cd "$run" && as_es_user env ES_JAVA_HOME="$JAVA_HOME_DIR" ES_PATH_CONF="$run/config" \
         ES_TMPDIR="$run/tmp" ES_JAVA_OPTS="" \
         timeout "$TIMEOUT" "$home/bin/elasticsearch" -d -p "$run/es.pid" \
-        </dev/null >"$run/logs/launch.log" 2>&1 9>&-) &
+        </dev/null >>"$run/logs/launch.log" 2>&1 9>&-) &
     ES_LAUNCHER=$!
 }
 
@@ -462,7 +494,7 @@ finish_es_launch() {
 
 es_healthy() {
     local port=${STATE[es_port]:-$ES_PORT}
-    is_our_es "${STATE[es_pid]:-}" || return 1
+    es_running || return 1
     curl -fsS --max-time 10 \
         "http://127.0.0.1:$port/_cluster/health?wait_for_status=yellow&timeout=5s" 2>/dev/null |
         grep -qE '"status":"(green|yellow)"'
@@ -504,20 +536,21 @@ stop_pid() {
     sleep 0.5
 }
 
+# Stops both servers (by pid, ours only); their data stays.
 stop_all() {
-    load_state || return 0
     stop_pid Elasticsearch is_our_es "${STATE[es_pid]:-}"
     stop_pid Kafka is_our_kafka "${STATE[kafka_pid]:-}"
-    # Data is throw-away; logs stay until the next `up` for post-mortems.
-    [[ -n ${STATE[es_run]:-} ]] && rm -rf "${STATE[es_run]}/data"
-    [[ -n ${STATE[kafka_run]:-} ]] && rm -rf "${STATE[kafka_run]}/data"
-    rm -f "$STATE_FILE"
+    unset 'STATE[es_pid]' 'STATE[kafka_pid]'
 }
 
 print_env() {
     printf 'EARSHOT_KAFKA_BOOTSTRAP=127.0.0.1:%s\n' "${STATE[kafka_port]:-$KAFKA_PORT}"
     printf 'EARSHOT_ES_URL=http://127.0.0.1:%s\n' "${STATE[es_port]:-$ES_PORT}"
 }
+
+# Servers this `up` started; only these are stopped when it fails.
+STARTED_KAFKA=""
+STARTED_ES=""
 
 fail_with_log() {
     local what=$1
@@ -529,7 +562,11 @@ fail_with_log() {
         log "---- last lines of $f ----"
         tail -n 40 "$f" >&2
     done
-    stop_all
+    # A server that was already running is left alone, healthy or not; what
+    # this `up` started and did not come up is stopped. No data is deleted.
+    [[ -n $STARTED_ES ]] && stop_pid Elasticsearch is_our_es "${STATE[es_pid]:-}"
+    [[ -n $STARTED_KAFKA ]] && stop_pid Kafka is_our_kafka "${STATE[kafka_pid]:-}"
+    save_state
     exit 1
 }
 
@@ -539,44 +576,52 @@ check_port_free() {
         die "port $port on 127.0.0.1 is already in use by something this script did not start; stop it or set $var."
 }
 
+# Starts whichever server is not running, on the data it has, and waits until
+# both are healthy. A running server is never stopped and no data is deleted.
 cmd_up() {
     local started=$SECONDS
     find_java
     need_curl
-    if load_state; then
-        if [[ ${STATE[kafka_port]:-} != "$KAFKA_PORT" || ${STATE[es_port]:-} != "$ES_PORT" ]] &&
-            { is_our_kafka "${STATE[kafka_pid]:-}" || is_our_es "${STATE[es_pid]:-}"; }; then
-            die "$STACK_DIR already runs a stack on other ports (Kafka ${STATE[kafka_port]:-?}, ES ${STATE[es_port]:-?}); 'down' it first, or use another EARSHOT_STACK_DIR."
-        fi
+    load_state || true
+    if { kafka_running && [[ ${STATE[kafka_port]:-} != "$KAFKA_PORT" ]]; } ||
+        { es_running && [[ ${STATE[es_port]:-} != "$ES_PORT" ]]; }; then
+        die "$STACK_DIR already runs a stack on other ports (Kafka ${STATE[kafka_port]:-?}, ES ${STATE[es_port]:-?}); 'down' it first, or use another EARSHOT_STACK_DIR."
+    fi
+    resolve_run_dirs
+    if kafka_running && es_running; then
         if kafka_healthy && es_healthy; then
             log "Kafka and Elasticsearch are already running and healthy."
             print_env
             return 0
         fi
-        log "Cleaning up a previous stack that is stopped, partly running or unhealthy."
-        stop_all
     fi
-    check_port_free "$KAFKA_PORT" EARSHOT_LOCAL_KAFKA_PORT
-    check_port_free "$KAFKA_CONTROLLER_PORT" EARSHOT_LOCAL_KAFKA_CONTROLLER_PORT
-    check_port_free "$ES_PORT" EARSHOT_LOCAL_ES_PORT
-    check_port_free "$ES_TRANSPORT_PORT" EARSHOT_LOCAL_ES_TRANSPORT_PORT
-    fetch_kafka
-    fetch_es
-    mkdir -p "$STACK_DIR"
-    STATE=()
     local deadline=$((SECONDS + TIMEOUT))
     # Both boot at once: ES's launcher in the background, Kafka meanwhile.
-    start_es
-    save_state
-    if ! start_kafka; then
-        finish_es_launch || true
-        save_state
-        fail_with_log "Kafka did not start." \
-            "${STATE[kafka_run]}/logs/format.log" "${STATE[kafka_run]}/logs/kafka.out"
+    if es_running; then
+        log "Elasticsearch is running (pid ${STATE[es_pid]}); not touching it."
+    else
+        check_port_free "$ES_PORT" EARSHOT_LOCAL_ES_PORT
+        check_port_free "$ES_TRANSPORT_PORT" EARSHOT_LOCAL_ES_TRANSPORT_PORT
+        fetch_es
+        start_es
+        STARTED_ES=1
     fi
     save_state
-    if ! finish_es_launch; then
-        save_state
+    if kafka_running; then
+        log "Kafka is running (pid ${STATE[kafka_pid]}); not touching it."
+    else
+        check_port_free "$KAFKA_PORT" EARSHOT_LOCAL_KAFKA_PORT
+        check_port_free "$KAFKA_CONTROLLER_PORT" EARSHOT_LOCAL_KAFKA_CONTROLLER_PORT
+        fetch_kafka
+        STARTED_KAFKA=1
+        if ! start_kafka; then
+            [[ -n $STARTED_ES ]] && { finish_es_launch || true; }
+            fail_with_log "Kafka did not start." \
+                "${STATE[kafka_run]}/logs/format.log" "${STATE[kafka_run]}/logs/kafka.out"
+        fi
+    fi
+    save_state
+    if [[ -n $STARTED_ES ]] && ! finish_es_launch; then
         fail_with_log "Elasticsearch did not start." \
             "${STATE[es_run]}/logs/launch.log" "${STATE[es_log]}"
     fi
@@ -587,8 +632,8 @@ cmd_up() {
         fail_with_log "Kafka did not become healthy within ${TIMEOUT}s." \
             "${STATE[kafka_run]}/logs/kafka.out" "${STATE[kafka_log]}"
     print_env
-    log "Kafka $KAFKA_VERSION: pid ${STATE[kafka_pid]}, log ${STATE[kafka_log]}"
-    log "Elasticsearch $ES_VERSION: pid ${STATE[es_pid]}, log ${STATE[es_log]}"
+    log "Kafka $KAFKA_VERSION: pid ${STATE[kafka_pid]}, data ${STATE[kafka_run]}/data, log ${STATE[kafka_log]}"
+    log "Elasticsearch $ES_VERSION: pid ${STATE[es_pid]}, data ${STATE[es_run]}/data, log ${STATE[es_log]}"
     log "Stack up in $((SECONDS - started))s (state: $STATE_FILE)."
 }
 
@@ -598,7 +643,25 @@ cmd_down() {
         return 0
     fi
     stop_all
-    log "Stopped."
+    save_state
+    log "Stopped; the data stays for the next 'up' ('reset' drops it)."
+}
+
+# Stops both servers and deletes their data (topics, offsets, indices); logs stay.
+cmd_reset() {
+    if ! load_state; then
+        log "Nothing to reset (no state file at $STATE_FILE)."
+        return 0
+    fi
+    stop_all
+    local dir
+    for dir in "${STATE[kafka_run]:-}" "${STATE[es_run]:-}"; do
+        [[ -n $dir && -d $dir/data ]] || continue
+        log "Deleting $dir/data ..."
+        rm -rf "$dir/data"
+    done
+    rm -f "$STATE_FILE"
+    log "Reset: the next 'up' starts with empty Kafka and Elasticsearch."
 }
 
 cmd_status() {
@@ -610,20 +673,20 @@ cmd_status() {
     fi
     if kafka_healthy; then
         log "Kafka: running and healthy (pid ${STATE[kafka_pid]}, 127.0.0.1:${STATE[kafka_port]})."
-    elif is_our_kafka "${STATE[kafka_pid]:-}"; then
+    elif kafka_running; then
         log "Kafka: running (pid ${STATE[kafka_pid]}) but not answering; see ${STATE[kafka_log]:-}."
         rc=1
     else
-        log "Kafka: not running."
+        log "Kafka: not running (data kept in ${STATE[kafka_run]:-?}/data; 'up' starts it on it)."
         rc=1
     fi
     if es_healthy; then
         log "Elasticsearch: running and healthy (pid ${STATE[es_pid]}, http://127.0.0.1:${STATE[es_port]})."
-    elif is_our_es "${STATE[es_pid]:-}"; then
+    elif es_running; then
         log "Elasticsearch: running (pid ${STATE[es_pid]}) but not healthy; see ${STATE[es_log]:-}."
         rc=1
     else
-        log "Elasticsearch: not running."
+        log "Elasticsearch: not running (data kept in ${STATE[es_run]:-?}/data; 'up' starts it on it)."
         rc=1
     fi
     return "$rc"
@@ -651,6 +714,7 @@ main() {
     case $cmd in
     up) take_lock && cmd_up ;;
     down) take_lock && cmd_down ;;
+    reset) take_lock && cmd_reset ;;
     status) cmd_status ;;
     env) cmd_env ;;
     fetch) take_lock && fetch_all ;;

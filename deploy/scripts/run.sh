@@ -3,7 +3,7 @@
 # topics and templates, the Faust worker, the notifier with a local mail catcher, ingestion
 # services for every source kind, and local replay servers playing a demo council's traffic.
 # Runs in the foreground; Ctrl-C stops everything it started (the stack keeps running:
-# `make stack-down` stops it).
+# `make stack-down` stops it and keeps its data; `make stack-reset` drops the data).
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 cd "$root"
@@ -17,7 +17,7 @@ stop_all() {
   echo; echo "stopping Earshot processes..."
   for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
   for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
-  echo "stopped (the local stack is still up: make stack-down)"
+  echo "stopped (the local stack is still up with its data: make stack-down stops it)"
 }
 trap stop_all INT TERM EXIT
 
@@ -78,6 +78,6 @@ Earshot is running end to end ($count mentions from this run searchable so far; 
   Ingestion health:       curl http://127.0.0.1:9108/healthz   metrics: /metrics  (notifier: port 9110)
   Dead letters:           earshot deadletters   (count per topic, latest letters with origin and reason)
   Logs:                   $root/var/log/
-Ctrl-C stops Earshot's processes; make stack-down stops Kafka and Elasticsearch.
+Ctrl-C stops Earshot's processes; make stack-down stops Kafka and Elasticsearch (data kept; make stack-reset drops it).
 MSG
 wait

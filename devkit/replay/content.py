@@ -42,6 +42,15 @@ PLACES: dict[str, list[tuple[str, str, float, float]]] = {
     ],
 }
 
+AREA_TAGS: dict[str, str] = {
+    "Tottenham Hale": "#N17",
+    "Bruce Grove": "#N17",
+    "Northumberland Park": "#N17",
+}
+"""Hyper-local hashtags residents add to posts about these places. #N17 spans three
+Haringey wards and the demo does not follow it, so Earshot finds it as a community
+that crosses ward lines and suggests it: a new hashtag used alongside the followed #haringey."""
+
 TOPICS: list[tuple[str, list[str], list[str]]] = [
     (
         "potholes",
@@ -157,6 +166,17 @@ def fresh_timeline(n: int, now: datetime | None = None) -> Timeline:
     )
 
 
+def _tagged(text: str, place: str) -> str:
+    # No random draw here: adding tags leaves every other post of a sequence as it was.
+    tag = AREA_TAGS.get(place)
+    return f"{text} {tag}" if tag else text
+
+
+def tags_of(p: Post) -> set[str]:
+    """The hashtags a post carries: its council's and any area tag in its text (lower case)."""
+    return {p.council, *(w[1:].lower() for w in p.text.split() if w.startswith("#"))}
+
+
 def posts(seed: int, n: int, timeline: Timeline | None = None) -> list[Post]:
     """The first ``n`` posts of the sequence for ``seed`` (same seed and timeline, same posts)."""
     timeline = timeline or Timeline()
@@ -179,7 +199,7 @@ def posts(seed: int, n: int, timeline: Timeline | None = None) -> list[Post]:
                 lat=round(lat + rng.uniform(-0.004, 0.004), 5),
                 lon=round(lon + rng.uniform(-0.004, 0.004), 5),
                 topic=topic,
-                text=rng.choice(resident).format(**fields),
+                text=_tagged(rng.choice(resident).format(**fields), place),
                 headline=rng.choice(news).format(**fields),
                 created_at=when,
                 author=f"resident{rng.randint(1, 400)}",

@@ -20,13 +20,14 @@ from common.privacy import Pseudonymiser
 from common.retry import RetryPolicy
 from common.settings import KafkaSettings
 from common.topics import ensure_topics
+from devkit.waiting import wait_for_topics
 from schemas.models import Mention
+from services.ingest.registry import build_source
 from services.ingest.runtime.api import Cursor, Page, SourceContext, Stream
 from services.ingest.runtime.config import InstanceConfig
 from services.ingest.runtime.cursors import load_cursors
 from services.ingest.runtime.http import ApiClient, make_client
 from services.ingest.runtime.producer import MentionProducer, Topics
-from services.ingest.runtime.registry import build_source
 from services.ingest.runtime.service import IngestService
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -77,16 +78,7 @@ def files(mapping: dict[str, bytes], headers: dict[str, str] | None = None) -> h
 
 def wait_for_topic(bootstrap: str, topic: str, timeout_s: float = 30.0) -> None:
     """Block until ``topic``'s metadata is visible (a loaded broker publishes new topics late)."""
-    consumer = KafkaConsumer(bootstrap_servers=bootstrap)
-    try:
-        deadline = time.monotonic() + timeout_s
-        while not consumer.partitions_for_topic(topic):
-            if time.monotonic() > deadline:
-                raise AssertionError(f"topic {topic} did not appear in {timeout_s}s")
-            consumer.topics()
-            time.sleep(0.2)
-    finally:
-        consumer.close()
+    wait_for_topics(bootstrap, [topic], timeout_s)
 
 
 def read_committed(bootstrap: str, topic: str, timeout_s: float = 30.0) -> list[Record]:

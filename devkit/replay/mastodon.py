@@ -18,7 +18,7 @@ from typing import Any
 
 from aiohttp import web
 
-from devkit.replay.content import Post, Timeline, posts
+from devkit.replay.content import Post, Timeline, posts, tags_of
 from devkit.replay.faults import FaultPlan
 
 BASE_ID = 113_400_000_000_000_000
@@ -81,10 +81,10 @@ class MastodonReplay:
         self.released = self.initial
 
     def visible(self, tag: str) -> list[Post]:
-        return [p for p in self.items[: self.released] if p.council == tag]
+        return [p for p in self.items[: self.released] if tag.lower() in tags_of(p)]
 
     def expected(self, tag: str) -> list[Post]:
-        return [p for p in self.items if p.council == tag]
+        return [p for p in self.items if tag.lower() in tags_of(p)]
 
 
 def _quota(state: MastodonReplay, loop_time: float) -> tuple[dict[str, str], bool]:

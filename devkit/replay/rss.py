@@ -7,6 +7,7 @@ Feeds (``GET /feeds/<name>``):
   google-alerts.atom Google Alerts Atom: HTML titles, links wrapped in google.com/url?...&url=.
   georss.xml         RSS 2.0 with <georss:point>.
   rdf.xml            RSS 1.0 (RDF).
+  forum.xml          a neighbourhood forum's threads (RSS 2.0, dc:creator): a community of residents.
   malformed.xml      not XML; gone.xml answers 410.
 Every feed honours If-None-Match / If-Modified-Since with 304.
 """
@@ -24,7 +25,7 @@ from aiohttp import web
 from devkit.replay.content import Post, Timeline, posts
 from devkit.replay.faults import FaultPlan
 
-GROWING = ("council-news.xml", "google-alerts.atom", "georss.xml", "rdf.xml")
+GROWING = ("council-news.xml", "google-alerts.atom", "georss.xml", "rdf.xml", "forum.xml")
 
 
 @dataclass
@@ -129,11 +130,31 @@ def rdf(items: list[Post]) -> str:
     )
 
 
+def forum(items: list[Post]) -> str:
+    """A neighbourhood forum's latest threads (RSS 2.0 with dc:creator): residents, not the council."""
+    out = [
+        f"<item><title>{escape(p.text[:80])}</title>"
+        f"<link>https://forum.haringey-neighbours.example/topic/{p.index}</link>"
+        f"<guid>forum-{p.index}</guid><pubDate>{format_datetime(p.created_at)}</pubDate>"
+        f"<dc:creator>{p.author}</dc:creator><description>{escape(p.text)}</description></item>"
+        for p in reversed(items)
+        if p.council == "haringey"
+    ]
+    return (
+        "<?xml version='1.0' encoding='utf-8'?><rss version='2.0' "
+        "xmlns:dc='http://purl.org/dc/elements/1.1/'><channel><title>Haringey Neighbours forum</title>"
+        "<link>https://forum.haringey-neighbours.example/</link>"
+        + "".join(out)
+        + "</channel></rss>"
+    )
+
+
 RENDER = {
     "council-news.xml": council_news,
     "google-alerts.atom": google_alerts,
     "georss.xml": georss,
     "rdf.xml": rdf,
+    "forum.xml": forum,
 }
 MALFORMED = b"<?xml version='1.0'?><rss version='2.0'><channel><title>Broken & <item><title>cut off"
 

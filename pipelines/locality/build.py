@@ -21,7 +21,7 @@ import numpy as np
 from pyproj import Transformer
 from scipy.spatial import cKDTree
 
-from pipelines.locality import codepoint, geonames
+from pipelines.locality import codepoint, geonames, landmarks
 from pipelines.locality.tables import (
     BUILD_VERSION,
     COMPLETE_MARKER,
@@ -36,7 +36,7 @@ ATTRIBUTION = (
     "Contains Royal Mail data © Royal Mail copyright and database right 2025. "
     "Contains National Statistics data © Crown copyright and database right 2025. "
     "(OS Code-Point Open, Open Government Licence v3.0.) "
-    "Place names from GeoNames (geonames.org), CC BY 4.0."
+    "Place names from GeoNames (geonames.org), CC BY 4.0. " + landmarks.ATTRIBUTION
 )
 # A place "sits in" a ward/council when this share of the postcodes around it do.
 _DOMINANT_SHARE = 0.75
@@ -141,7 +141,45 @@ def _assign_places(
         w_idx = best_w if (small or named_after) and n_w / len(near) >= _DOMINANT_SHARE else -1
         share = round(n_c / _COUNCIL_NEIGHBOURS, 3)
         out.append([place.name, place.lat, place.lon, place.population, best_c, w_idx, share])
-    return out
+    return [[*row, list(place.welsh)] for row, place in zip(out, places, strict=True)]
+
+
+def _assign_landmarks(tree: cKDTree, postcodes: _Postcodes) -> dict[str, list[Any]]:
+    """Stations, stops and hill tops with the council and ward of the postcode nearest them.
+
+    A station is a point: it lies in its nearest postcode's council and ward. A hill
+    top gets the council most of its 8 nearest postcodes share, and no ward (summits
+    sit on boundaries, far from any address).
+    """
+    rows, council, ward = postcodes.geo_rows, postcodes.council, postcodes.ward
+    items = [(s.name, s.kind, s.lat, s.lon, 0) for s in landmarks.stations()]
+    hills = landmarks.hills()
+    if hills:
+        grid = np.array([[h[1], h[2]] for h in hills])
+        latlon = _osgb_to_wgs84(grid[:, 0], grid[:, 1])
+        items += [
+            (h[0], "hill", float(la), float(lo), h[3])
+            for h, (la, lo) in zip(hills, latlon.tolist(), strict=True)
+        ]
+    cols: dict[str, list[Any]] = {
+        k: [] for k in ("names", "kinds", "lat", "lon", "council", "ward", "rank")
+    }
+    points = unit_vectors(np.array([[i[2], i[3]] for i in items]))
+    dist, nearest = tree.query(points, k=8)
+    for item, d, near in zip(items, dist, nearest, strict=True):
+        name, kind, lat, lon, rank = item
+        limit = 8000.0 if kind == "hill" else 2000.0
+        if d[0] * EARTH_RADIUS_M > limit:
+            continue  # Northern Ireland, offshore, or far from any address
+        if kind == "hill":
+            c_idx, w_idx = Counter(council[rows[near]].tolist()).most_common(1)[0][0], -1
+        else:
+            c_idx, w_idx = int(council[rows[near[0]]]), int(ward[rows[near[0]]])
+        for key, value in zip(
+            cols, (name, kind, round(lat, 5), round(lon, 5), c_idx, w_idx, rank), strict=True
+        ):
+            cols[key].append(value)
+    return cols
 
 
 def _columns(rows: list[tuple[str, int, str]]) -> dict[str, list[Any]]:
@@ -221,6 +259,7 @@ def _meta(
             geonames.gb_places(), tree, pc, [name(w)[0] for w in pc.ward_codes]
         ),
         "abroad": _columns(geonames.abroad_names()),
+        "landmarks": _assign_landmarks(tree, pc),
     }
     meta["counts"] = {
         "postcodes": len(pc.keys),
@@ -229,6 +268,7 @@ def _meta(
         "districts": len(meta["districts"]),
         "places": len(meta["places"]),
         "abroad": len(meta["abroad"]["names"]),
+        "landmarks": len(meta["landmarks"]["names"]),
     }
     return meta
 

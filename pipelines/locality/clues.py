@@ -11,8 +11,8 @@ from typing import Any
 import numpy as np
 
 from pipelines.locality.extras import STRICT
-from pipelines.locality.lexicon import Entry, Lexicon
-from pipelines.locality.lexicon_build import DEPLOYMENT_BOOST, EXPLICIT_PRIOR
+from pipelines.locality.lexicon import LOCATIVES, Entry, Lexicon
+from pipelines.locality.lexicon_build import EXPLICIT_PRIOR
 from pipelines.locality.normalise import POSTCODE, fold, fold_chars, fold_name, word_set
 from pipelines.locality.profile import CouncilProfile
 from pipelines.locality.resolve import Clue
@@ -31,6 +31,13 @@ DISTRICT_BLOCK = word_set(
     "M1 M2 M3 M4 M5 M6 M8 M11 M18 M20 M23 M25 M26 M27 M32 M40 M42 M45 M48 M49 M50 M53 M54 "
     "M55 M56 M57 M58 M60 M61 M62 M65 M66 M67 M69 M90 CO2 SO2 NO2 CR7 B4 W8 G7 G8 L8 E3 PE1 "
     "HD1 SE7"
+)
+
+
+# Words before a code that make it something other than a postcode ("vitamin B12", "gate B22").
+CODE_WORDS = word_set(
+    "vitamin gate seat row room flat unit model flight platform route size grade level type "
+    "class version exit stand block section bay pier"
 )
 
 
@@ -65,6 +72,12 @@ class PostcodeIndex:
             self._tree = cKDTree(
                 self.tables.pc_xyz.astype(np.float64), balanced_tree=False, compact_nodes=False
             )
+
+    @property
+    def tree(self) -> Any:
+        """The KD-tree over the unit vectors of the postcodes with a position (built on demand)."""
+        self.warm()
+        return self._tree
 
     def nearest(self, lat: float, lon: float) -> PointFix:
         """Nearest postcode to (lat, lon) and the wards/councils within :data:`BOUNDARY_M`."""
@@ -118,6 +131,25 @@ def point_clue(
     return Clue(source, value, (entry,), near_boundary=len(fix.wards) > 1 or len(fix.councils) > 1)
 
 
+def _loose_district(text: str, start: int, outward: str) -> bool:
+    """A district alone that may be something else needs support.
+
+    One-letter areas with one digit (B6, S4, E9) are also gates, seats and vitamins;
+    any code right after a capitalised word is likely a model name ("Galaxy S10").
+    Hashtags, codes after a locative ("in N4") and two-digit codes (S11, G12, M14)
+    stand alone.
+    """
+    if text[start - 1 : start] == "#":
+        return False
+    before = text[:start].rstrip().rsplit(None, 1)
+    word = before[-1].lower() if before else ""
+    if word in LOCATIVES:
+        return False  # "in N4", "near S11"
+    if word in CODE_WORDS or (outward[1].isdigit() and len(outward) == 2):
+        return True
+    return before[-1][:1].isupper() and word.isalpha() if before else False
+
+
 def _district_allowed(text: str, start: int, outward: str) -> bool:
     if outward in DISTRICT_BLOCK:
         return False
@@ -128,13 +160,13 @@ class PostcodeFinder:
     """Full postcodes (any case, any spacing), unknown ones by sector, and districts alone.
 
     A postcode in the text is a place, not a guess around a point, so it carries its
-    own ward and no boundary check. ``ours`` (the deployment's councils) win ties on
-    shared districts. Entries are cached per postcode/district: the same few recur.
+    own ward and no boundary check. A district shared between councils goes by share,
+    with no favour to the deployment's councils. Entries are cached per
+    postcode/district: the same few recur.
     """
 
-    def __init__(self, index: PostcodeIndex, ours: frozenset[int] = frozenset()) -> None:
+    def __init__(self, index: PostcodeIndex) -> None:
         self.index = index
-        self.ours = ours
         self._postcodes: dict[str, tuple[tuple[Entry, ...], bool] | None] = {}
         self._districts: dict[str, tuple[Entry, ...]] = {}
 
@@ -165,13 +197,7 @@ class PostcodeFinder:
             if outward not in districts or not _district_allowed(text, start, outward):
                 continue
             shares = districts[outward]
-            # One-letter areas (B6, S4, E9) are also gates, seats and vitamins: alone they
-            # need support, unless hashtagged or mostly in a deployment council ("N17").
-            loose = (
-                outward[1].isdigit()
-                and text[start - 1 : start] != "#"
-                and shares[0][0] not in self.ours
-            )
+            loose = _loose_district(text, start, outward)
             out.append(
                 Clue(
                     "district",
@@ -222,13 +248,11 @@ class PostcodeFinder:
         return found
 
     def _district(self, outward: str) -> tuple[Entry, ...]:
+        """A district's councils weighted by their share of its postcodes, nobody favoured."""
         entries = self._districts.get(outward)
         if entries is None:
-            boost = {c: DEPLOYMENT_BOOST for c in self.ours}
             entries = self._districts[outward] = tuple(
-                Entry(
-                    "district", outward, c, weight=0.35 + 0.4 * s, prior=s * 10 * boost.get(c, 1.0)
-                )
+                Entry("district", outward, c, weight=0.35 + 0.4 * s, prior=s * 10)
                 for c, s in self.index.tables.districts[outward]
             )
         return entries

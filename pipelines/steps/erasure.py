@@ -18,7 +18,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from kafka import KafkaConsumer, TopicPartition
@@ -63,6 +63,9 @@ class Tombstones:
 
     def __len__(self) -> int:
         return len(self._erased)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._erased)
 
 
 def author_pseudonym(author: Author | None, pseudonymiser: Pseudonymiser | None) -> str | None:

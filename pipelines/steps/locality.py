@@ -12,6 +12,7 @@ import re
 from collections.abc import Sequence
 from pathlib import Path
 
+from common.settings import load_settings
 from pipelines.locality.clues import (
     HINT_SCALE,
     PostcodeFinder,
@@ -26,6 +27,8 @@ from pipelines.locality.lexicon_build import build_lexicon
 from pipelines.locality.normalise import fold, fold_name
 from pipelines.locality.profile import CouncilProfile, load_profile, profile_paths
 from pipelines.locality.resolve import Clue, Decision, clue_wards, resolve
+from pipelines.locality.senses import Senses
+from pipelines.locality.settings import LocalitySettings, Scope
 from pipelines.locality.tables import Tables, load_tables
 from schemas.models import CodedArea, Evidence, Locality, Place, PlaceHint, PlaceKind, Point
 
@@ -52,7 +55,9 @@ class LocalityTagger:
 
     ``profiles`` are the councils the deployment listens for: their names win ties,
     their aliases, landmarks, streets and community areas are matched, and their
-    hashtags, subreddits, accounts and feeds count as context.
+    hashtags, subreddits, accounts and feeds count as context. ``senses`` (read from
+    the shipped lists unless given) decide when a town's name names a person, a team
+    or a thing instead; ``read_senses=False`` leaves them out (the benchmark's baseline).
     """
 
     def __init__(
@@ -61,24 +66,33 @@ class LocalityTagger:
         profiles: Sequence[CouncilProfile],
         extras: GbExtras | None = None,
         stopwords: StopWords | None = None,
+        *,
+        nationwide: bool = False,
+        senses: Senses | None = None,
+        read_senses: bool = True,
     ) -> None:
         self.tables = tables
         self.profiles = tuple(profiles)
+        self.nationwide = nationwide
         self.lexicon: Lexicon = build_lexicon(
-            tables, self.profiles, extras or load_extras(), stopwords or load_stopwords()
+            tables,
+            self.profiles,
+            extras or load_extras(),
+            stopwords or load_stopwords(),
+            nationwide=nationwide,
         )
         self.index = PostcodeIndex(tables)
+        self.senses = senses if senses is not None else (Senses() if read_senses else None)
         self._by_hint = context_map(self.profiles, tables)
         self._names = {tables.council_index(p.code): p.name for p in self.profiles}
-        self._ours = frozenset(self._names)
-        self._postcodes = PostcodeFinder(self.index, self._ours)
+        self._postcodes = PostcodeFinder(self.index)
         # Built once: the same few areas are attached to thousands of results.
         self._councils = [
             CodedArea(code=a.code, name=self._names.get(i, a.name))
             for i, a in enumerate(tables.councils)
         ]
         self._wards = [CodedArea(code=a.code, name=a.name) for a in tables.wards]
-        self._memo: dict[tuple[int, bool, bool, bool], Locality] = {}
+        self._memo: dict[tuple[int, bool, bool, bool, str], Locality] = {}
         self._evidence: dict[tuple[str, int, float], Evidence] = {}
         self._keep: list[Entry] = []
 
@@ -88,13 +102,19 @@ class LocalityTagger:
 
     @classmethod
     def from_config(
-        cls, councils_dir: Path | str = DEFAULT_COUNCILS_DIR, tables: Tables | None = None
+        cls,
+        councils_dir: Path | str = DEFAULT_COUNCILS_DIR,
+        tables: Tables | None = None,
+        scope: Scope | None = None,
+        read_senses: bool = True,
     ) -> LocalityTagger:
         """Load the tables and every ``*.yaml`` profile in ``councils_dir``, codes checked.
 
+        ``scope`` defaults to ``EARSHOT_LOCALITY_SCOPE`` (:mod:`pipelines.locality.settings`).
         Raises ``GazetteerMissingError`` when the tables were never built and
         ``ConfigError`` (file:line: field) for a bad profile.
         """
+        scope = scope or load_settings(LocalitySettings).locality_scope
         tables = tables or load_tables()
         ward_councils = {
             w.code: tables.councils[w.council].code for w in tables.wards if w.council >= 0
@@ -103,6 +123,8 @@ class LocalityTagger:
         return cls(
             tables,
             [load_profile(p, ward_councils, council_codes) for p in profile_paths(councils_dir)],
+            nationwide=scope == "nationwide",
+            read_senses=read_senses,
         )
 
     def tag(
@@ -132,7 +154,13 @@ class LocalityTagger:
                     handles, self.lexicon, self._by_hint, self._names, known_only=True
                 )
             clues += self._postcodes.clues(plain)
-            matches = self.lexicon.find(plain, fold(plain))
+            folded = fold(plain)
+            matches = self.lexicon.find(plain, folded)
+            senses = (
+                self.senses.mark(plain, folded.text, matches)
+                if self.senses is not None and matches
+                else [""] * len(matches)
+            )
             if (
                 len(matches) == 1
                 and not clues
@@ -140,8 +168,8 @@ class LocalityTagger:
                 and place_hint is None
                 and not context
             ):
-                return self._one_name(text, matches[0])
-            for m in matches:
+                return self._one_name(text, matches[0], senses[0])
+            for m, sense in zip(matches, senses, strict=True):
                 info = m.info
                 clues.append(
                     Clue(
@@ -153,6 +181,8 @@ class LocalityTagger:
                         capitalised=m.capitalised,
                         locative=m.locative,
                         after_name=m.after_name,
+                        focus=m.focus,
+                        sense=sense,
                     )
                 )
         if place_hint is not None:
@@ -163,10 +193,10 @@ class LocalityTagger:
             return _EMPTY if geo is None else Locality(point=geo)
         return self._locality(resolve(clues, text), clues, geo)
 
-    def _one_name(self, text: str, m: Match) -> Locality:
+    def _one_name(self, text: str, m: Match, sense: str) -> Locality:
         """The common case, one name and nothing else: its outcome depends only on the key
         and the match's flags, so it is worked out once and reused (hot path)."""
-        memo_key = (id(m.info), m.capitalised, m.locative, m.after_name)
+        memo_key = (id(m.info), m.capitalised, m.locative, m.after_name, sense)
         template = self._memo.get(memo_key)
         if template is None:
             info = m.info
@@ -179,6 +209,7 @@ class LocalityTagger:
                 capitalised=m.capitalised,
                 locative=m.locative,
                 after_name=m.after_name,
+                sense=sense,
             )
             template = self._locality(resolve([clue]), [clue], None)
             if len(self._memo) >= _MEMO_SIZE:

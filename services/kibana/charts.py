@@ -13,12 +13,12 @@ from services.kibana.objects import EMPTY_QUERY, Obj, json_string, ref, saved_ob
 from services.search.questions import MAP_TOOLTIP, TIME_FIELD, Breakdown
 
 
-def _count_column() -> Obj:
+def _count_column(label: str = "Mentions") -> Obj:
     return {
         "customLabel": True,
         "dataType": "number",
         "isBucketed": False,
-        "label": "Mentions",
+        "label": label,
         "operationType": "count",
         "params": {"emptyAsNull": True},
         "scale": "ratio",
@@ -144,17 +144,17 @@ def volume_chart(space: str, data_view_id: str, split: Breakdown) -> Obj:
     )
 
 
-def top_chart(space: str, data_view_id: str, b: Breakdown) -> Obj:
-    """Horizontal bars of the top ``b.size`` values of ``b.field`` by mention count."""
+def top_chart(space: str, data_view_id: str, b: Breakdown, count_label: str = "Mentions") -> Obj:
+    """Horizontal bars of the top ``b.size`` values of ``b.field`` by document count."""
     logical = f"lens/top-{b.key}"
     layer, x, y = (object_id(space, f"{logical}/{part}") for part in ("layer", "x", "y"))
-    columns = {x: _terms_column(b, y, missing=False), y: _count_column()}
+    columns = {x: _terms_column(b, y, missing=False), y: _count_column(count_label)}
     vis = _xy(layer, "bar_horizontal", x, y, None)
     return lens(
         space,
         logical,
         title=b.title,
-        description=f"Mentions per {b.label.lower()}, top {b.size}.",
+        description=f"{count_label} per {b.label.lower()}, top {b.size}.",
         data_view_id=data_view_id,
         columns=columns,
         visualization=vis,

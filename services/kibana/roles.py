@@ -51,12 +51,18 @@ def reader_roles(spaces: Sequence[SpaceViews], index_prefix: str, dls: bool) -> 
             continue
         mentions: dict[str, Any] = {"names": _names(index_prefix, "mentions"), "privileges": READ}
         alerts: dict[str, Any] = {"names": _names(index_prefix, "alerts"), "privileges": READ}
+        # Community records hold counts only: readers see them all, their space's views scope them.
+        communities = {"names": _names(index_prefix, "communities"), "privileges": READ}
         if dls:
             mentions["query"] = json_string(scope_query(scope))
             alerts["query"] = json_string(one_of("department", [scope.department]))
         roles[reader_role(scope.department)] = {
             "metadata": {"earshot": {"department": scope.department, "kind": "department-reader"}},
-            "elasticsearch": {"cluster": [], "indices": [mentions, alerts], "run_as": []},
+            "elasticsearch": {
+                "cluster": [],
+                "indices": [mentions, alerts, communities],
+                "run_as": [],
+            },
             "kibana": [{"base": ["read"], "feature": {}, "spaces": [view.space_id]}],
         }
     return roles

@@ -17,6 +17,7 @@ from common.elastic import alias
 from common.routing.config import RoutingConfig
 from services.kibana import charts
 from services.kibana import objects as o
+from services.kibana.communities import community_views
 from services.kibana.ids import DEFAULT_SPACE, data_view_id, object_id
 from services.search.filters import NEGATIVE, Query, Scope, department_scope, one_of, scope_query
 from services.search.questions import (
@@ -171,7 +172,8 @@ def space_views(space: str, index_prefix: str, title: str, scope: Scope | None) 
             labels=ALERT_LABELS,
         ),
     ]
-    return [*views, everything, negative, sent, volume, wards, topics, points, board]
+    communities = community_views(space, index_prefix, title, scope)
+    return [*views, everything, negative, sent, volume, wards, topics, points, board, *communities]
 
 
 def all_views(config: RoutingConfig, index_prefix: str) -> list[SpaceViews]:

@@ -7,7 +7,9 @@ import logging
 import signal
 import sys
 
+from common.logsummary import summarise_outages
 from common.settings import load_settings
+from common.topics import TopicsNotReady
 from common.yamlconfig import ConfigError
 from services.notifier.ledger import LedgerUnavailable
 from services.notifier.service import NotifierService
@@ -32,6 +34,9 @@ async def _run(settings: NotifierSettings) -> int:
     except (SmtpConfigError, LedgerUnavailable) as exc:
         log.critical("cannot send: %s", exc)
         return 2
+    except TopicsNotReady as exc:
+        log.critical("refusing to start: %s", exc)
+        return 2
     return 0
 
 
@@ -42,8 +47,10 @@ def main() -> int:
         level=settings.log_level.upper(),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
-    # kafka-python logs every reconnect attempt at WARNING; keep our own lines readable.
-    logging.getLogger("kafka").setLevel(max(logging.WARNING, logging.getLogger().level))
+    # kafka-python logs every reconnect, the Elasticsearch client every audit bulk, at INFO.
+    for noisy in ("kafka", "elastic_transport"):
+        logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLogger().level))
+    summarise_outages()  # one line per Kafka/Elasticsearch outage, not one per reconnect attempt
     return asyncio.run(_run(settings))
 
 

@@ -18,7 +18,7 @@ from schemas.models import Alert
 from services.notifier.render import Email, Renderer, digest_message_id, page
 from services.notifier.text import esc, kql_value, local_time
 
-HeldWhy = Literal["immediate", "digest", "throttled", "quiet_hours"]
+HeldWhy = Literal["immediate", "digest", "throttled", "quiet_hours", "folded"]
 SEVERITY_RANK = {"critical": 0, "high": 1, "medium": 2, "low": 3}
 WHY_WORDS = {
     "throttled": "by the throttle (too many immediate emails in the window)",
@@ -34,6 +34,8 @@ class Held:
     why: HeldWhy
     partition: int
     offset: int
+    folded_into: str | None = None
+    """Alert id of the held incident this alert copies ("folded"): one item in the digest."""
 
 
 def _rank(alert: Alert) -> tuple[int, float, float]:
@@ -53,9 +55,20 @@ def held_note(held: Sequence[Held]) -> str:
     return f"{total} of these {verb} held back from immediate email: {', '.join(parts)}."
 
 
+def copies_in(held: Sequence[Held]) -> dict[str, str]:
+    """Alert id → incident alert id, for held copies whose incident is in ``held`` too."""
+    ids = {h.alert.alert_id for h in held}
+    return {
+        h.alert.alert_id: h.folded_into
+        for h in held
+        if h.folded_into is not None and h.folded_into in ids
+    }
+
+
 def render_digest(r: Renderer, dept: Department, held: Sequence[Held], now: datetime) -> Email:
-    """One digest email for ``held`` (non-empty), newest facts first within each topic."""
-    alerts = [h.alert for h in held]
+    """One digest email for ``held`` (non-empty), newest facts first; copies only counted."""
+    copies = copies_in(held)
+    alerts = [h.alert for h in held if h.alert.alert_id not in copies]
     by_topic: dict[str, list[Alert]] = defaultdict(list)
     for alert in alerts:
         by_topic[r.topic_of(alert, dept)].append(alert)
@@ -67,6 +80,10 @@ def render_digest(r: Renderer, dept: Department, held: Sequence[Held], now: date
     )
     intro = f"{n} alert{'s' if n != 1 else ''} since {local_time(since, r.zone)}."
     note = held_note(held)
+    if copies:
+        copied = "alert was a copy" if len(copies) == 1 else "alerts were copies"
+        folded = f"{len(copies)} more {copied} (cross-posts or reposts) of these, folded in."
+        note = f"{note} {folded}".strip()
     rows = [
         (r.label(t), ward, count)
         for t in topics
@@ -89,7 +106,7 @@ def render_digest(r: Renderer, dept: Department, held: Sequence[Held], now: date
         t, h = _topic_section(r, dept, topic, by_topic[topic])
         text.append(t)
         html.append(h)
-    ids = [a.alert_id for a in alerts]
+    ids = [h.alert.alert_id for h in held]
     return r.message(
         kind="digest",
         dept=dept,

@@ -4,9 +4,11 @@ Transport-free: the SMTP client, the ledger, the audit and the clock are
 injected, so throttling and digests are tested with a fake clock and the same
 code runs against a real server. Contract of :meth:`Dispatcher.handle`: when it
 returns True the alert is done (its email was accepted by the SMTP server and
-recorded in the ledger, or it was a duplicate, or it was dead-lettered); when it
-returns False the alert is held for a digest and :meth:`Dispatcher.held_floor`
-keeps its offset from being committed until that digest is done.
+recorded in the ledger, or it was a duplicate, or a copy of an incident already
+emailed and recorded as folded into it, or it was dead-lettered); when it returns
+False the alert is held for a digest (or folded into a held incident) and
+:meth:`Dispatcher.held_floor` keeps its offset from being committed until that
+digest is done.
 """
 
 from __future__ import annotations
@@ -14,14 +16,16 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from common.retry import Permanent, Retryable, RetryPolicy, retry_async
 from common.routing.config import Department
 from schemas.models import Alert
-from services.notifier.digest import Held, HeldWhy, render_digest
+from services.notifier.digest import Held, HeldWhy, copies_in, render_digest
 from services.notifier.health import Metrics
+from services.notifier.incidents import Incidents, Match
 from services.notifier.policy import ThrottleWindow, last_slot, may_send_now
 from services.notifier.render import Email, Renderer
 from services.notifier.text import local_time
@@ -42,8 +46,19 @@ class Mailer(Protocol):
 class Ledger(Protocol):
     def has(self, alert_id: str) -> bool: ...
 
-    def record(self, email: Email, sent_at: datetime, audit: dict[str, Any]) -> None:
-        """Durably record every alert id of a sent email (raise Retryable while that fails)."""
+    def record(
+        self,
+        email: Email,
+        sent_at: datetime,
+        audit: dict[str, Any],
+        notes: Mapping[str, Mapping[str, Any]],
+    ) -> None:
+        """Durably record every alert id of a sent email, with ``notes`` per alert id
+        (its incident, or what it was folded into); raise Retryable while that fails."""
+        ...
+
+    def fold(self, alert_id: str, department: str, into: str, audit: dict[str, Any]) -> None:
+        """Durably record that ``alert_id`` was a copy of the email ``into`` (raise Retryable)."""
         ...
 
     def immediate_sends(self, since: datetime) -> Iterable[tuple[str, datetime]]:
@@ -63,6 +78,7 @@ def audit_doc(
 ) -> dict[str, Any]:
     """The audit record of one sent email (no resident text: ids, people's teams, times)."""
     alerts = [h.alert for h in held]
+    folded = sorted(copies_in(held))
     return {
         "message_id": email.message_id,
         "kind": email.kind,
@@ -77,6 +93,28 @@ def audit_doc(
         "held_quiet_hours": sum(h.why == "quiet_hours" for h in held),
         "subject": email.subject,
         "sent_at": sent_at.isoformat(),
+    } | ({"folded_alert_ids": folded} if folded else {})
+
+
+def fold_doc(alert: Alert, match: Match, into: str, at: datetime) -> dict[str, Any]:
+    """The audit record of an alert folded into the email ``into`` of an earlier incident."""
+    return {
+        "message_id": f"folded.{alert.alert_id}",
+        "kind": "folded",
+        "department": alert.department,
+        "recipients": [],
+        "refused": [],
+        "alert_ids": [alert.alert_id],
+        "rule_ids": [alert.rule_id],
+        "mention_ids": [alert.mention.mention_id] if alert.mention else [],
+        "alert_count": 1,
+        "held_throttled": 0,
+        "held_quiet_hours": 0,
+        "subject": "",
+        "sent_at": at.isoformat(),
+        "folded_into": into,
+        "incident_of": match.incident.alert_id,
+        "similarity": round(match.containment, 3),
     }
 
 
@@ -95,6 +133,7 @@ class Dispatcher:
         clock: Callable[[], datetime],
         policy: RetryPolicy,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        incidents: Incidents | None = None,
     ) -> None:
         self._renderer = renderer
         self._mailer = mailer
@@ -107,6 +146,7 @@ class Dispatcher:
         self._sleep = sleep
         self.throttle = ThrottleWindow()
         self.held: dict[str, dict[str, Held]] = {}
+        self.incidents = incidents or Incidents()
 
     def restore_throttle(self) -> None:
         """Count the immediate emails the ledger says went out in the last day (after a restart)."""
@@ -129,6 +169,10 @@ class Dispatcher:
         if self._ledger.has(alert.alert_id) or alert.alert_id in self.held.get(dept.id, {}):
             self._metrics.alerts.labels("duplicate").inc()
             return True
+        incident = self.incidents.of(alert)
+        match = self.incidents.match(incident) if incident is not None else None
+        if match is not None:
+            return await self._fold(alert, match, partition, offset)
         now = self._clock()
         limit = r.config.throttle_of(dept)
         why: HeldWhy | None = None
@@ -140,6 +184,8 @@ class Dispatcher:
             why = "throttled"
         if why is not None:
             self.held.setdefault(dept.id, {})[alert.alert_id] = Held(alert, why, partition, offset)
+            if incident is not None:
+                self.incidents.add(incident)  # copies arriving before the digest fold into it
             self._metrics.alerts.labels("held").inc()
             self._metrics.set_held(self.held_count())
             return False
@@ -156,6 +202,38 @@ class Dispatcher:
         held = [Held(alert, "immediate", partition, offset)]
         if await self._deliver(email, held):
             self._metrics.alerts.labels("sent").inc()
+        return True
+
+    async def _fold(self, alert: Alert, match: Match, partition: int, offset: int) -> bool:
+        """Record ``alert`` as a copy of an emailed incident (True), or hold it with a held one."""
+        head = match.incident
+        if head.message_id is None:
+            held = Held(alert, "folded", partition, offset, folded_into=head.alert_id)
+            self.held.setdefault(head.department, {})[alert.alert_id] = held
+            self._metrics.alerts.labels("held").inc()
+            self._metrics.set_held(self.held_count())
+            return False
+        into = head.message_id
+        doc = fold_doc(alert, match, into, self._clock())
+        await retry_async(
+            lambda: asyncio.to_thread(
+                self._ledger.fold, alert.alert_id, head.department, into, doc
+            ),
+            self._policy,
+            sleep=self._sleep,
+            on_retry=lambda n, exc, wait: log.warning(
+                "ledger write failed (%s); retrying in %.1fs", exc, wait
+            ),
+        )
+        self._auditor.submit(doc)
+        self._metrics.alerts.labels("folded").inc()
+        log.info(
+            "alert %s folded into %s (incident %s, %.0f%% shared)",
+            alert.alert_id,
+            into,
+            head.alert_id,
+            100 * match.containment,
+        )
         return True
 
     # -- digests ---------------------------------------------------------------------------------
@@ -179,8 +257,10 @@ class Dispatcher:
                     )
                 self.held.pop(dept_id, None)
                 continue
-            for alert_id in [a for a in items if self._ledger.has(a)]:
+            sent_elsewhere = [a for a in items if self._ledger.has(a)]
+            for alert_id in sent_elsewhere:
                 del items[alert_id]  # another instance (or an earlier run) already sent it
+            self.incidents.forget(sent_elsewhere)
             if not items:
                 self.held.pop(dept_id, None)
                 continue
@@ -218,6 +298,8 @@ class Dispatcher:
         """Forget held alerts of partitions this process no longer owns (the new owner replays them)."""
         gone = set(partitions)
         for dept_id in list(self.held):
+            dropped = [k for k, h in self.held[dept_id].items() if h.partition in gone]
+            self.incidents.forget(dropped)
             kept = {k: h for k, h in self.held[dept_id].items() if h.partition not in gone}
             if kept:
                 self.held[dept_id] = kept
@@ -239,6 +321,7 @@ class Dispatcher:
             log.error(
                 "SMTP server refused %s email %s for good: %s", email.kind, email.message_id, exc
             )
+            self.incidents.forget(h.alert.alert_id for h in held)
             for h in held:
                 await self._dead(h.alert, h.partition, h.offset, exc)
             return False
@@ -248,8 +331,9 @@ class Dispatcher:
             log.warning("%s: server refused recipients %s", email.message_id, sorted(refused))
         sent_at = self._clock()
         doc = audit_doc(email, sent_at, refused, held)
+        notes = self._incident_notes(email, held)
         await retry_async(
-            lambda: asyncio.to_thread(self._ledger.record, email, sent_at, doc),
+            lambda: asyncio.to_thread(self._ledger.record, email, sent_at, doc, notes),
             self._policy,
             sleep=self._sleep,
             on_retry=lambda n, exc, wait: log.warning(
@@ -265,6 +349,22 @@ class Dispatcher:
             len(email.alert_ids),
         )
         return True
+
+    def _incident_notes(self, email: Email, held: Sequence[Held]) -> dict[str, dict[str, Any]]:
+        """Per alert of a sent email: the incident it opens (learnt here too), or its incident."""
+        copies = copies_in(held)
+        notes: dict[str, dict[str, Any]] = {}
+        for h in held:
+            alert_id = h.alert.alert_id
+            if alert_id in copies:
+                notes[alert_id] = {"incident_of": copies[alert_id]}
+                continue
+            incident = self.incidents.of(h.alert)
+            if incident is not None:
+                incident = replace(incident, message_id=email.message_id)
+                self.incidents.add(incident)
+                notes[alert_id] = {"incident": incident.to_json()}
+        return notes
 
     def _smtp_retry(self, attempt: int, exc: Retryable, wait: float) -> None:
         self._metrics.smtp_failed(str(exc))

@@ -1,13 +1,16 @@
 """Metrics (Prometheus) and health of the notifier, served with aiohttp on ``/metrics`` and ``/healthz``.
 
-``/healthz`` answers 503 while the SMTP server has been failing for longer than
-``unhealthy_after_s`` or the departments file could not be reloaded, so an
-orchestrator or a dashboard sees the outage; alerts wait meanwhile.
+``/healthz`` says ``ok`` (200) only once the notifier has reached Kafka and the
+SMTP server and while neither is failing; otherwise 503 with ``starting``
+(neither reached yet), ``degraded`` (Kafka or SMTP failing now: alerts wait,
+nothing is lost) or ``unhealthy`` (the departments file is broken, or SMTP has
+failed for longer than ``unhealthy_after_s``: a person is needed).
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from aiohttp import web
@@ -21,9 +24,29 @@ from prometheus_client import (
 
 
 @dataclass
-class SmtpState:
+class LinkState:
+    """One dependency as last seen: reached at least once, and failing since when (if it is)."""
+
+    reached: bool = False
     failing_since: float | None = None
     last_error: str | None = None
+
+    def failed(self, error: str) -> None:
+        if self.failing_since is None:
+            self.failing_since = time.time()
+        self.last_error = error[:500]
+
+    def ok(self) -> None:
+        self.reached = True
+        self.failing_since = None
+        self.last_error = None
+
+    def as_json(self) -> dict[str, object]:
+        return {
+            "reached": self.reached,
+            "failing_since": self.failing_since,
+            "last_error": self.last_error,
+        }
 
 
 class Metrics:
@@ -57,7 +80,10 @@ class Metrics:
             registry=self.registry,
         )
         self.held_count = 0
-        self.smtp = SmtpState()
+        self.smtp = LinkState()
+        self.kafka = LinkState()
+        self.kafka_outage: Callable[[], str | None] = lambda: None
+        """The Kafka client's own connection errors right now (from the log summary), if any."""
         self.config_error: str | None = None
         self.unhealthy_after_s = unhealthy_after_s
 
@@ -68,37 +94,50 @@ class Metrics:
 
     def smtp_failed(self, error: str) -> None:
         """An SMTP attempt failed and will be retried."""
-        if self.smtp.failing_since is None:
-            self.smtp.failing_since = time.time()
-        self.smtp.last_error = error[:500]
+        self.smtp.failed(error)
         self.smtp_retries.inc()
 
-    def smtp_ok(self) -> None:
-        """The SMTP server accepted an email."""
-        self.smtp = SmtpState()
-        self.last_sent.set(time.time())
+    def smtp_ok(self, sent: bool = True) -> None:
+        """The SMTP server answered (``sent``: it accepted an email)."""
+        self.smtp.ok()
+        if sent:
+            self.last_sent.set(time.time())
+
+    def status(self) -> str:
+        """``ok``, ``starting``, ``degraded`` or ``unhealthy`` (see the module docstring)."""
+        since = self.smtp.failing_since
+        if self.config_error is not None or (
+            since is not None and time.time() - since >= self.unhealthy_after_s
+        ):
+            return "unhealthy"
+        if self.kafka.failing_since is not None or since is not None or self.kafka_outage():
+            return "degraded"
+        if not (self.kafka.reached and self.smtp.reached):
+            return "starting"
+        return "ok"
 
     def healthy(self) -> bool:
-        """False while SMTP has failed for too long or the departments file is broken."""
-        since = self.smtp.failing_since
-        smtp_ok = since is None or time.time() - since < self.unhealthy_after_s
-        return smtp_ok and self.config_error is None
+        """True only when :meth:`status` is ``ok``."""
+        return self.status() == "ok"
 
 
 def routes(metrics: Metrics) -> list[web.RouteDef]:
     """The ``/healthz`` and ``/metrics`` routes."""
 
     async def healthz(_: web.Request) -> web.Response:
+        status = metrics.status()
+        kafka = metrics.kafka.as_json()
+        outage = metrics.kafka_outage()
+        if outage and kafka["last_error"] is None:
+            kafka["last_error"] = outage
         body = {
-            "status": "ok" if metrics.healthy() else "unhealthy",
-            "smtp": {
-                "failing_since": metrics.smtp.failing_since,
-                "last_error": metrics.smtp.last_error,
-            },
+            "status": status,
+            "kafka": kafka,
+            "smtp": metrics.smtp.as_json(),
             "config_error": metrics.config_error,
             "held_alerts": metrics.held_count,
         }
-        return web.json_response(body, status=200 if metrics.healthy() else 503)
+        return web.json_response(body, status=200 if status == "ok" else 503)
 
     async def prometheus(_: web.Request) -> web.Response:
         return web.Response(

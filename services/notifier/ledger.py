@@ -3,7 +3,11 @@
 Keys and values (JSON):
 
 * ``alert:<alert_id>`` → ``{department, kind, message_id, sent_at}``: this alert's
-  email was accepted by the SMTP server. Never sent again.
+  email was accepted by the SMTP server. Never sent again. An alert that opened an
+  incident also carries ``incident`` (its text's sketch, posting time and ward, no
+  readable text) so copies after a restart still fold into it; ``kind: folded``
+  marks a copy recorded against the email ``message_id`` of its incident
+  (``incident_of``), never emailed itself.
 * ``audit:<message_id>`` → the email's audit document, written with the alert keys
   and deleted (tombstone) once Elasticsearch holds it, so an audit that could not
   be indexed before a crash is indexed at the next start.
@@ -17,7 +21,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -110,25 +114,57 @@ class KafkaLedger:
         """True when an email carrying ``alert_id`` was accepted by the SMTP server."""
         return alert_id in self._sent
 
-    def record(self, email: Email, sent_at: datetime, audit: dict[str, Any]) -> None:
-        """Write the audit document and one entry per alert id, and wait for acks=all."""
+    def record(
+        self,
+        email: Email,
+        sent_at: datetime,
+        audit: dict[str, Any],
+        notes: Mapping[str, Mapping[str, Any]] | None = None,
+    ) -> None:
+        """Write the audit document and one entry per alert id (plus its ``notes``); wait for acks."""
         entry = {
             "department": email.department,
             "kind": email.kind,
             "message_id": email.message_id,
             "sent_at": sent_at.isoformat(),
         }
-        pending = [self._send(f"audit:{email.message_id}", audit)]
-        pending += [self._send(f"alert:{a}", {"alert_id": a, **entry}) for a in email.alert_ids]
+        notes = notes or {}
+        self._write(
+            email.message_id,
+            audit,
+            {a: {"alert_id": a, **entry, **notes.get(a, {})} for a in email.alert_ids},
+        )
+
+    def fold(self, alert_id: str, department: str, into: str, audit: dict[str, Any]) -> None:
+        """Record ``alert_id`` as a copy of the incident emailed as ``into``; wait for acks."""
+        entry = {
+            "alert_id": alert_id,
+            "department": department,
+            "kind": "folded",
+            "message_id": into,
+            "incident_of": audit.get("incident_of"),
+            "sent_at": audit["sent_at"],
+        }
+        self._write(str(audit["message_id"]), audit, {alert_id: entry})
+
+    def _write(
+        self, audit_id: str, audit: dict[str, Any], entries: dict[str, dict[str, Any]]
+    ) -> None:
+        pending = [self._send(f"audit:{audit_id}", audit)]
+        pending += [self._send(f"alert:{a}", e) for a, e in entries.items()]
         try:
             self._producer.flush(timeout=self._timeout_s)
             for future in pending:
                 future.get(timeout=self._timeout_s)
         except KafkaError as exc:
             raise Retryable(f"ledger topic {self._topic} not writable: {exc}") from exc
-        self._apply(f"audit:{email.message_id}", json.dumps(audit).encode())
-        for a in email.alert_ids:
-            self._apply(f"alert:{a}", json.dumps({"alert_id": a, **entry}).encode())
+        self._apply(f"audit:{audit_id}", json.dumps(audit).encode())
+        for a, e in entries.items():
+            self._apply(f"alert:{a}", json.dumps(e).encode())
+
+    def entries(self) -> Iterable[tuple[str, dict[str, Any]]]:
+        """(alert id, ledger entry) of every alert recorded (for rebuilding the incidents)."""
+        return list(self._sent.items())
 
     def audited(self, message_id: str) -> None:
         """Elasticsearch holds the audit document: drop it from the ledger (no wait needed)."""

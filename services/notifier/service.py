@@ -21,14 +21,17 @@ from pathlib import Path
 from typing import Any
 
 from kafka import KafkaConsumer, KafkaProducer
+from kafka.admin import KafkaAdminClient
 from kafka.errors import KafkaError
 
 from common.bulk import BulkIndexer
 from common.elastic import async_es_client, install_templates_async
-from common.retry import RetryPolicy, retry_async
+from common.logsummary import ongoing_outage
+from common.retry import Retryable, RetryPolicy, retry_async
 from common.routing.load import load_routing
 from common.routing.reload import Reloading
 from common.taxonomy import Taxonomy
+from common.topics import require_topics
 from schemas.codec import decode, encode
 from schemas.models import Alert
 from services.notifier.audit import AuditWriter
@@ -44,7 +47,46 @@ from services.notifier.smtp import SmtpMailer
 log = logging.getLogger(__name__)
 ALERTS = "alerts.v1"
 LEDGER = "notifier.sent.v1"
+TOPICS = (ALERTS, f"{ALERTS}.dlq", LEDGER)
 LEDGER_KEEP = timedelta(days=35)  # alerts.v1 keeps 30 days: older ids can never come back
+CONNECT_TIMEOUT_MS = 5000  # one connection attempt; a stop request is heard between attempts
+SHUTDOWN_STEP_S = 2.0  # each closing step may wait this long: SIGTERM is honoured within 10 s
+KAFKA_WAIT_S = 5.0  # longest single wait on Kafka in the loop (commit, ledger write)
+
+
+class Producer:
+    """The notifier's one Kafka producer, created once Kafka answers (a down broker delays the start).
+
+    The ledger and the dead letters hold this from construction; until :meth:`connect`
+    succeeded, sending raises Retryable (their callers retry) and closing does nothing.
+    """
+
+    def __init__(self, bootstrap: str) -> None:
+        self._bootstrap = bootstrap
+        self._real: KafkaProducer | None = None
+
+    def connect(self) -> None:
+        """Build the real producer (raises KafkaError while Kafka does not answer)."""
+        if self._real is None:
+            self._real = KafkaProducer(
+                bootstrap_servers=self._bootstrap,
+                acks="all",
+                linger_ms=5,
+                bootstrap_timeout_ms=CONNECT_TIMEOUT_MS,
+            )
+
+    def send(self, topic: str, **kwargs: Any) -> Any:
+        if self._real is None:
+            raise Retryable("the Kafka producer is not connected yet")
+        return self._real.send(topic, **kwargs)
+
+    def flush(self, timeout: float | None = None) -> None:
+        if self._real is not None:
+            self._real.flush(timeout=timeout)
+
+    def close(self, timeout: float | None = None) -> None:
+        if self._real is not None:
+            self._real.close(timeout=timeout)
 
 
 class Stopping(Exception):
@@ -68,10 +110,10 @@ class NotifierService:
         self._clock = clock
         self.config = self._load_config()  # first: a broken file fails fast, before any connection
         self._mailer = mailer or SmtpMailer(settings)
-        self._producer = KafkaProducer(
-            bootstrap_servers=settings.kafka_bootstrap, acks="all", linger_ms=5
+        self._producer = Producer(settings.kafka_bootstrap)
+        self.ledger = KafkaLedger(
+            settings.kafka_bootstrap, settings.topic(LEDGER), self._producer, KAFKA_WAIT_S
         )
-        self.ledger = KafkaLedger(settings.kafka_bootstrap, settings.topic(LEDGER), self._producer)
         self._policy = RetryPolicy(
             base=settings.retry_base_s, cap=settings.retry_cap_s, max_attempts=None
         )
@@ -119,18 +161,31 @@ class NotifierService:
 
     # -- lifecycle -------------------------------------------------------------------------------
     async def run(self) -> None:
-        """Run until :attr:`stop` is set; commits what is done and closes everything on the way out."""
+        """Run until :attr:`stop` is set; commits what is done and closes everything on the way out.
+
+        Raises TopicsNotReady when a topic it needs is missing or not as declared.
+        """
         s = self.s
+        runner, self.http_port = await serve(self.metrics, s.http_host, s.http_port)
+        self.metrics.kafka_outage = lambda: ongoing_outage("kafka")
+        probe = asyncio.create_task(self._probe_smtp())
+        try:
+            await self._connect()
+        except Stopping:
+            probe.cancel()
+            await runner.cleanup()
+            return
         await asyncio.to_thread(self.ledger.load)
         pruned = await asyncio.to_thread(self.ledger.prune, self._clock() - LEDGER_KEEP)
         if pruned:
             log.info("ledger: forgot %d alerts older than alerts.v1 can redeliver", pruned)
         for doc in list(self.ledger.unaudited.values()):
             self.audit.submit(doc)
+        self._learn_incidents()
         audit_task = asyncio.create_task(self._run_audit())
-        runner, self.http_port = await serve(self.metrics, s.http_host, s.http_port)
         self.dispatcher.restore_throttle()
         self._consumer = await asyncio.to_thread(self._make_consumer)
+        self.metrics.kafka.ok()
         log.info(
             "notifier consuming %s; SMTP %s:%d (%s); http :%d",
             s.topic(ALERTS),
@@ -150,7 +205,55 @@ class NotifierService:
         except Stopping:
             log.info("stopping while waiting; the alert in hand stays unacknowledged")
         finally:
+            probe.cancel()
             await self._shutdown(audit_task, runner)
+
+    async def _connect(self) -> None:
+        """Wait for Kafka (retrying, degraded meanwhile), refuse missing topics, build the producer."""
+        s = self.s
+
+        def attempt() -> None:
+            try:
+                admin = KafkaAdminClient(
+                    bootstrap_servers=s.kafka_bootstrap,
+                    client_id="earshot-notifier-topics",
+                    bootstrap_timeout_ms=CONNECT_TIMEOUT_MS,
+                )
+                try:
+                    require_topics(s.kafka_bootstrap, s.topic_prefix, TOPICS, admin=admin)
+                finally:
+                    admin.close()
+                self._producer.connect()
+            except KafkaError as exc:
+                raise Retryable(f"Kafka at {s.kafka_bootstrap} not reachable: {exc}") from exc
+
+        def failed(attempt_no: int, exc: Retryable, wait: float) -> None:
+            self.metrics.kafka.failed(str(exc))
+            log.warning("%s; retrying in %.1fs", exc, wait)
+
+        await retry_async(
+            lambda: asyncio.to_thread(attempt), self._policy, sleep=self._wait, on_retry=failed
+        )
+
+    async def _probe_smtp(self) -> None:
+        """Reach the SMTP server once at start, so health says ok only after it answered."""
+        probe = getattr(self._mailer, "probe", None)
+        if probe is None:
+            self.metrics.smtp_ok(sent=False)
+            return
+        await retry_async(
+            lambda: asyncio.to_thread(probe),
+            self._policy,
+            on_retry=lambda n, exc, wait: self.metrics.smtp_failed(str(exc)),
+        )
+        self.metrics.smtp_ok(sent=False)
+
+    def _learn_incidents(self) -> None:
+        """Re-learn the recent incidents the ledger records, so copies keep folding after a restart."""
+        incidents = self.dispatcher.incidents
+        for alert_id, entry in self.ledger.entries():
+            incidents.restore(alert_id, entry)
+        incidents.expire(self._clock())
 
     async def _run_audit(self) -> None:
         await retry_async(
@@ -159,20 +262,23 @@ class NotifierService:
         await self.audit.run()
 
     async def _shutdown(self, audit_task: asyncio.Task[None], runner: Any) -> None:
+        # Every step is bounded (SHUTDOWN_STEP_S), so a stop with Kafka, Elasticsearch or the
+        # SMTP server down still ends within seconds; whatever a step could not finish is
+        # redone at the next start (uncommitted alerts replay, the ledger skips sent ones).
+        step = SHUTDOWN_STEP_S
         consumer = self._consumer
         if consumer is not None:
-            await asyncio.to_thread(self._commit)
-            await asyncio.to_thread(consumer.close, autocommit=False)
+            await asyncio.to_thread(self._commit, step)
+            await asyncio.to_thread(consumer.close, autocommit=False, timeout_ms=int(step * 1000))
             self._consumer = None
-        if not await self.audit.drain(5.0):
+        if not await self.audit.drain(step):
             log.warning(
                 "%d audits not indexed yet; they stay in the ledger for the next start",
                 self.audit.pending(),
             )
         audit_task.cancel()
         await asyncio.gather(audit_task, return_exceptions=True)
-        await asyncio.to_thread(self._producer.flush, 10)
-        await asyncio.to_thread(self._producer.close, 10)
+        await asyncio.to_thread(self._producer.close, step)
         await asyncio.to_thread(self.ledger.close)
         close = getattr(self._mailer, "close", None)
         if close is not None:
@@ -185,11 +291,13 @@ class NotifierService:
         consumer = KafkaConsumer(
             bootstrap_servers=s.kafka_bootstrap,
             group_id=f"{s.topic_prefix}{s.group_id}",
+            group_instance_id=s.group_instance_id,
+            session_timeout_ms=int(s.session_timeout_s * 1000),
+            heartbeat_interval_ms=int(s.session_timeout_s * 1000 / 5),
             client_id="earshot-notifier",
             enable_auto_commit=False,
             auto_offset_reset="earliest",
             max_poll_records=200,
-            # Notice alerts.v1 within seconds if it is created after the notifier started.
             metadata_max_age_ms=30_000,
         )
         consumer.subscribe([s.topic(ALERTS)], listener=self._rebalance)
@@ -208,6 +316,7 @@ class NotifierService:
         if assigned:
             # Another instance may have sent alerts of the new partitions: read its ledger writes first.
             await asyncio.to_thread(self.ledger.catch_up)
+            self._learn_incidents()
         assert self._consumer is not None
         owned = {tp.partition for tp in self._consumer.assignment()}
         for record in records:
@@ -216,7 +325,7 @@ class NotifierService:
             if record.partition in owned:
                 await self._handle(record)
         await self.dispatcher.flush_due()
-        await asyncio.to_thread(self._commit)
+        await asyncio.to_thread(self._commit, KAFKA_WAIT_S)
 
     def _poll(self) -> list[Any]:
         assert self._consumer is not None
@@ -235,17 +344,21 @@ class NotifierService:
                 self._dead.succeeded()
         self._offsets.done(record.partition, record.offset)
 
-    def _commit(self) -> None:
+    def _commit(self, timeout_s: float | None = None) -> None:
         """Commit, per partition, the next offset that is done and not held for a digest."""
         offsets = self._offsets.to_commit(self.dispatcher.held_floor())
         if self._consumer is None or not offsets:
             return
+        timeout_ms = int(timeout_s * 1000) if timeout_s is not None else None
         try:
-            self._consumer.commit(offsets)
+            self._consumer.commit(offsets, timeout_ms=timeout_ms)
         except KafkaError as exc:
-            # A rebalance took the partitions away; their new owner replays and the ledger dedupes.
+            # A rebalance took the partitions away, or Kafka is down: the next commit covers
+            # these offsets, and whatever is replayed meanwhile the ledger makes harmless.
+            self.metrics.kafka.failed(f"offset commit failed: {exc}")
             log.warning("offset commit failed (%s); the ledger keeps redelivery harmless", exc)
             return
+        self.metrics.kafka.ok()
         self._offsets.committed(offsets)
 
     def give_up(self, partitions: set[int]) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 from email.utils import parseaddr
 from pathlib import Path
 from typing import Literal
@@ -21,6 +22,14 @@ class NotifierSettings(KafkaSettings, ElasticsearchSettings):
     """Taxonomy; only its topic labels are used, for subjects and headings."""
     group_id: str = "earshot-notifier"
     """Kafka consumer group (prefixed with the topic prefix)."""
+    group_instance_id: str | None = Field(
+        default_factory=lambda: f"notifier@{socket.gethostname()}", pattern=r"^[\w.@:-]*$"
+    )
+    """Static group membership: a restarted notifier with the same id takes its partitions
+    back at once instead of waiting out its dead predecessor's session. Unique per running
+    instance (two on one host: set it); empty turns static membership off."""
+    session_timeout_s: float = Field(default=10.0, ge=6, le=300)
+    """How long the group waits for a silent instance before giving its partitions to another."""
 
     smtp_host: str = "127.0.0.1"
     smtp_port: int = Field(default=587, ge=1, le=65535)
@@ -53,7 +62,14 @@ class NotifierSettings(KafkaSettings, ElasticsearchSettings):
     http_port: int = Field(default=9110, ge=0, le=65535)
     """Port of /healthz and /metrics (0 picks a free port)."""
 
-    @field_validator("smtp_username", "smtp_password", "smtp_ca_file", "kibana_url", mode="before")
+    @field_validator(
+        "smtp_username",
+        "smtp_password",
+        "smtp_ca_file",
+        "kibana_url",
+        "group_instance_id",
+        mode="before",
+    )
     @classmethod
     def _empty_is_unset(cls, value: object) -> object:
         # Compose passes optional variables as empty strings (${EARSHOT_SMTP_USERNAME:-}).

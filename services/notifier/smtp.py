@@ -113,6 +113,19 @@ class SmtpMailer:
             conn = self._conn = self._connect()
         return conn
 
+    def probe(self) -> None:
+        """Open (or check) the connection without sending; raise like :meth:`send` would."""
+        with self._lock:
+            try:
+                self._connection()
+            except Exception as exc:
+                self.close(graceful=False)
+                mapped = classify(exc)
+                if mapped is exc:
+                    raise
+                raise mapped from exc
+            self._used_at = time.monotonic()
+
     def send(self, email: Email) -> Mapping[str, tuple[int, bytes]]:
         """Deliver ``email`` to its recipients; see the module docstring for the contract."""
         with self._lock:

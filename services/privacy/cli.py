@@ -77,6 +77,12 @@ def retention_main(argv: Sequence[str] | None = None) -> int:
         for d in done:
             print(f"{verb} {d.index} ({d.docs} docs)")
         print(f"{len(done)} indices {verb}, {sum(max(d.docs, 0) for d in done)} documents")
+        stale = retention.stale_communities(
+            es, settings.index_prefix, policy.keep_months.communities, today
+        )
+        if not args.dry_run:
+            retention.delete_communities(es, settings.index_prefix, stale)
+        print(f"communities: {verb} {len(stale)} records not updated for the retention period")
         if not args.dry_run:
             audit_id = uuid.uuid4().hex
             AuditLog(es, settings.index_prefix).record(
@@ -92,6 +98,7 @@ def retention_main(argv: Sequence[str] | None = None) -> int:
                     "counts": {
                         "indices_deleted": len(done),
                         "docs_deleted": sum(max(d.docs, 0) for d in done),
+                        "communities_deleted": len(stale),
                     },
                     "details": {"policy": policy.model_dump(), "today": today.isoformat()},
                 }

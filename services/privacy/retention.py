@@ -25,6 +25,7 @@ from kafka.admin import ConfigResource, ConfigResourceType, KafkaAdminClient
 from kafka.errors import KafkaError
 from pydantic import BaseModel, ConfigDict, Field
 
+from common.elastic import alias, single_index
 from common.topics import declarations
 from common.yamlconfig import load_yaml
 
@@ -39,6 +40,8 @@ class KeepMonths(BaseModel):
     mentions: int = Field(ge=1, le=120)
     alerts: int = Field(ge=1, le=120)
     dead_letters: int = Field(ge=1, le=24)
+    communities: int = Field(default=1, ge=1, le=120)
+    """Community records not updated for this many months (a worker gone for good) are deleted."""
 
 
 class RetentionPolicy(BaseModel):
@@ -113,6 +116,38 @@ def apply(es: Elasticsearch, deletions: list[Deletion]) -> list[Deletion]:
         es.indices.delete(index=deletion.index)
         done.append(deletion)
     return done
+
+
+def stale_communities(es: Elasticsearch, index_prefix: str, months: int, today: date) -> list[str]:
+    """Ids of community records the worker has not updated since the cutoff month began.
+
+    The worker itself deletes a record once its space falls below k authors in the week,
+    so only records left behind by a worker that stopped for good are ever stale.
+    """
+    month = _month_number(today.year, today.month) - months
+    cutoff = date(month // 12, month % 12 + 1, 1).isoformat()
+    try:
+        hits = es.search(
+            index=alias(index_prefix, "communities"),
+            query={"range": {"updated_at": {"lt": cutoff}}},
+            size=10_000,
+            source=False,
+        )["hits"]["hits"]
+    except ApiError as exc:
+        if exc.meta.status == 404:
+            return []
+        raise
+    return sorted(h["_id"] for h in hits)
+
+
+def delete_communities(es: Elasticsearch, index_prefix: str, ids: list[str]) -> int:
+    """Delete community records by id (by id, not by query: it works on every Elasticsearch)."""
+    if not ids:
+        return 0
+    index = single_index(index_prefix, "communities")
+    operations = [{"delete": {"_index": index, "_id": i}} for i in ids]
+    response = es.bulk(operations=operations, refresh=True)
+    return sum(1 for item in response["items"] if item["delete"]["status"] in (200, 404))
 
 
 @dataclass(frozen=True)

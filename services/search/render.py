@@ -2,14 +2,28 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from typing import Any
 
 MIN_TEXT = 20
+# Terminal controls (ESC sequences can recolour, retitle or rewrite the screen) and bidi
+# controls (they reorder what is shown): written out as escapes, never sent to the terminal.
+_UNSAFE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+def visible(value: str) -> str:
+    """``value`` with terminal and bidi control characters shown as ``\\xNN`` / ``\\uNNNN``."""
+    return _UNSAFE.sub(
+        lambda m: (
+            f"\\x{ord(m.group()):02x}" if ord(m.group()) < 0x100 else f"\\u{ord(m.group()):04x}"
+        ),
+        value,
+    )
 
 
 def _one_line(value: str, width: int) -> str:
-    flat = " ".join(value.split())
+    flat = visible(" ".join(value.split()))
     return flat if len(flat) <= width else flat[: max(0, width - 1)] + "…"
 
 
@@ -32,11 +46,11 @@ def _row(doc: dict[str, Any]) -> list[str]:
 
 def table(headers: Sequence[str], rows: Sequence[Sequence[str]], width: int) -> str:
     """Left-aligned columns; the last column takes the room left (at least ``MIN_TEXT``)."""
-    fixed = [max([len(h), *(len(r[i]) for r in rows)]) for i, h in enumerate(headers[:-1])]
+    fixed = [max([len(h), *(len(visible(r[i])) for r in rows)]) for i, h in enumerate(headers[:-1])]
     room = max(MIN_TEXT, width - sum(fixed) - 2 * len(fixed))
     lines = []
     for cells in [list(headers), *[list(r) for r in rows]]:
-        parts = [c.ljust(w) for c, w in zip(cells[:-1], fixed, strict=True)]
+        parts = [visible(c).ljust(w) for c, w in zip(cells[:-1], fixed, strict=True)]
         lines.append("  ".join([*parts, _one_line(cells[-1], room)]).rstrip())
     return "\n".join(lines)
 

@@ -12,6 +12,9 @@ import pytest
 import yaml
 from jsonschema import Draft7Validator
 
+from common.yamlconfig import read_yaml
+from services.ingest.registry import REGISTRY, SourcesFile
+
 ROOT = Path(__file__).resolve().parents[2]
 INFRA = {"kafka", "elasticsearch", "es-setup", "kibana", "mailpit", "earshot-init"}
 _VAR = re.compile(r"\$\{([A-Z0-9_]+)(?:(:?[-?])([^}]*))?\}")
@@ -74,18 +77,53 @@ def test_every_required_service_is_present(compose: dict[str, Any]) -> None:
     assert services["elasticsearch"]["image"].endswith(":8.19.3")
     assert services["kibana"]["image"].endswith(":8.19.3")
     assert services["elasticsearch"]["environment"]["xpack.security.enabled"] == "true"
-    ingest_kinds = (
-        sorted(p.parent.name for p in (ROOT / "services" / "ingest").glob("*/source.py"))
-        if (ROOT / "services" / "ingest").exists()
-        else []
-    )
-    expected = {f"ingest-{kind}" for kind in ingest_kinds}
+    expected = set()
     if (ROOT / "pipelines" / "app.py").exists():
         expected.add("worker")
     if (ROOT / "services" / "notifier").exists():
         expected.add("notifier")
     missing = expected - services.keys()
     assert not missing, f"process kinds without a compose service: {sorted(missing)}"
+
+
+def _runs(service: dict[str, Any], module: str) -> bool:
+    command = service.get("command") or []
+    return module in (command if isinstance(command, list) else command.split())
+
+
+def test_every_source_kind_runs_in_an_ingest_service_that_gets_the_tokens(
+    compose: dict[str, Any],
+) -> None:
+    ingest = {n: s for n, s in compose["services"].items() if _runs(s, "services.ingest")}
+    assert ingest, "no compose service runs python -m services.ingest"
+    covered: set[str] = set()
+    for name, service in ingest.items():
+        kinds = service.get("environment", {}).get("EARSHOT_SOURCE_KINDS", "*").strip()
+        covered |= set(REGISTRY) if kinds in ("", "*") else {k.strip() for k in kinds.split(",")}
+        env_files = service.get("env_file") or []
+        assert ".env" in ([env_files] if isinstance(env_files, str) else env_files), (
+            f"{name} must read .env: the tokens sources.yaml names by env var live there"
+        )
+        assert "healthcheck" in service, name
+    assert covered >= set(REGISTRY), f"source kinds no service runs: {set(REGISTRY) - covered}"
+
+
+def test_every_env_var_the_example_sources_name_is_in_env_example() -> None:
+    sources = read_yaml(ROOT / "deploy" / "config" / "sources.example.yaml", SourcesFile).value
+    named = {
+        value
+        for instance in sources.sources
+        for field, value in instance.model_dump().items()
+        if field.endswith("_env") and value
+    }
+    commented = set(
+        re.findall(
+            r"_env: ([A-Z][A-Z0-9_]+)",
+            (ROOT / "deploy" / "config" / "sources.example.yaml").read_text(),
+        )
+    )
+    missing = (named | commented) - _env_example().keys()
+    assert not missing, f".env.example lacks {sorted(missing)}"
 
 
 def test_long_running_services_have_health_restart_and_named_volumes(

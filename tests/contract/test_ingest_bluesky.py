@@ -13,6 +13,7 @@ from schemas.ids import mention_id
 from schemas.models import Mention
 from services.ingest.bluesky.firehose import FirehoseStream, _Batch
 from services.ingest.bluesky.source import BlueskyConfig, BlueskySource, SearchStream
+from services.ingest.runtime.seen import SeenSet, digest_key
 
 PAYLOADS = Path(__file__).parent / "payloads" / "bluesky"
 SEARCH = (PAYLOADS / "search_posts.json").read_bytes()
@@ -73,7 +74,9 @@ async def test_search_posts_map_oldest_first_with_facets_replies_and_alt_text() 
     (reject,) = page.rejects
     assert json.loads(reject.raw)["uri"].endswith("3lbqe7broken")
     assert page.cursor is not None and page.cursor["since"] == "2026-11-20T08:31:09.004000Z"
-    assert page.cursor["seen"][0].endswith("3lbqf4ntn3c2k") and len(page.cursor["seen"]) == 4
+    seen = SeenSet.load(page.cursor).keys()
+    newest_uri = "at://did:plc:ewvi7nxzyoun6zhxrhs64oiz/app.bsky.feed.post/3lbqf4ntn3c2k"
+    assert seen[0] == digest_key(newest_uri) and len(seen) == 4
 
 
 async def test_search_next_pass_skips_what_was_seen() -> None:
@@ -111,5 +114,6 @@ def test_jetstream_frames_prefiltered_mapped_and_rejected() -> None:
     assert welsh.lang == "cy" and welsh.matched_by[0].value == "abergavenny"
     # "dusk over Husky Bay" holds "usk" only inside words; the delete, identity and account
     # events are dropped; the cut frame and the post with a bad createdAt are rejected.
-    assert [type(r.error).__name__ for r in batch.rejects] == ["JSONDecodeError", "ValueError"]
+    assert [type(r.error).__name__ for r in batch.rejects] == ["PayloadError", "ValueError"]
+    assert "not JSON" in str(batch.rejects[0].error)
     assert batch.fetched == 8 and batch.time_us == 1795162500200000

@@ -15,7 +15,8 @@ from services.ingest.mastodon.client import MastodonClient
 from services.ingest.mastodon.source import MastodonConfig, MastodonSource, TimelineStream
 from services.ingest.rss.source import RssConfig, RssSource
 from services.ingest.runtime.errors import PayloadError
-from services.ingest.webhook.source import WebhookConfig, WebhookPayload, WebhookSource
+from services.ingest.webhook.mapping import WebhookPayload
+from services.ingest.webhook.source import WebhookConfig, WebhookSource
 
 PAYLOADS = Path(__file__).parent / "payloads"
 

@@ -13,6 +13,7 @@ from schemas.ids import mention_id
 from schemas.models import Mention
 from services.ingest.reddit.source import ListingStream, RedditConfig, RedditSource
 from services.ingest.runtime.errors import PayloadError
+from services.ingest.runtime.seen import SeenSet, digest_key
 
 PAYLOADS = Path(__file__).parent / "payloads" / "reddit"
 
@@ -67,7 +68,8 @@ async def test_comments_carry_their_thread_and_deleted_ones_are_skipped() -> Non
     assert comment.title == "Abergavenny bins not collected for two weeks"
     assert comment.thread is not None and comment.thread.root_id == "t3_1h2k0ab"
     assert comment.matched_by[0].value == "Monmouthshire"
-    assert page.cursor is not None and page.cursor["seen"] == ["t1_m0a7800", "t1_m0a77kd"]
+    assert page.cursor is not None
+    assert SeenSet.load(page.cursor).keys() == [digest_key("t1_m0a7800"), digest_key("t1_m0a77kd")]
 
 
 async def test_search_adds_the_query_to_matched_by() -> None:

@@ -38,7 +38,7 @@ from devkit.worker import Worker, free_port
 from schemas.codec import encode
 from schemas.ids import alert_id
 from schemas.models import Match, Mention
-from services.ingest.mastodon.source import map_status
+from services.ingest.mastodon.mapping import map_status
 from services.notifier.devmail import MailFolder, SaveHandler
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -9,6 +9,7 @@ from kafka.admin import KafkaAdminClient, NewTopic
 
 from common.topics import ensure_topics
 from devkit.events import numbered_mentions
+from devkit.waiting import wait_for_topics
 from devkit.worker import Worker
 from schemas.codec import decode, encode
 from schemas.models import Mention
@@ -21,6 +22,7 @@ def test_mentions_pass_through_a_faust_agent(
     admin = KafkaAdminClient(bootstrap_servers=kafka_bootstrap)
     admin.create_topics([NewTopic(f"{unique_prefix}relayed", 4, 1)])
     admin.close()
+    wait_for_topics(kafka_bootstrap, [f"{unique_prefix}relayed"])
     mentions = numbered_mentions(20)
     producer = KafkaProducer(bootstrap_servers=kafka_bootstrap, acks="all")
     for m in mentions:

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from elasticsearch import Elasticsearch
 
-from common.elastic import alias, install_templates, monthly_index
+from common.elastic import alias, install_templates, monthly_index, single_index
 from services.kibana.generate import build
 from services.kibana.ids import data_view_id
 from services.search.filters import query_fields
@@ -102,6 +102,10 @@ def test_every_view_field_is_in_the_real_mapping(es: Elasticsearch, unique_prefi
         es.indices.create(index=index)
         mapping = es.indices.get_mapping(index=index)[index]["mappings"]["properties"]
         mappings[f"{alias(prefix, kind)}*"] = flatten(mapping)
+    communities = single_index(prefix, "communities")  # one index, records updated in place
+    es.indices.create(index=communities)
+    mapping = es.indices.get_mapping(index=communities)[communities]["mappings"]["properties"]
+    mappings[f"{alias(prefix, 'communities')}*"] = flatten(mapping)
     assert mappings[f"{alias(prefix, 'mentions')}*"]["sentiment.score"] in NUMERIC
 
     bundle = build(load_departments(ViewsSettings()), prefix)

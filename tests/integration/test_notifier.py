@@ -29,6 +29,7 @@ from elasticsearch import Elasticsearch
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 
 from common.topics import ensure_topics
+from devkit.waiting import wait_for_topics
 from schemas.codec import decode, encode
 from schemas.ids import alert_id
 from schemas.models import Alert, CodedArea, DeadLetter, MentionSnapshot, Reason
@@ -118,20 +119,8 @@ class Stack:
         self.tmp_path = tmp_path
         names = ["alerts.v1", "alerts.v1.dlq", "notifier.sent.v1"]
         ensure_topics(bootstrap, prefix=prefix, names=names)
-        self._wait_until_visible([prefix + n for n in names])
+        wait_for_topics(bootstrap, [prefix + n for n in names])
         self.departments(throttle=50)
-
-    def _wait_until_visible(self, topics: list[str], timeout: float = 30.0) -> None:
-        # A consumer that joins before the broker's metadata shows a fresh topic gets no
-        # partitions until its next metadata refresh (minutes): wait, as production never has to.
-        reader = KafkaConsumer(bootstrap_servers=self.bootstrap)
-        deadline = time.monotonic() + timeout
-        try:
-            while not all(reader.partitions_for_topic(t) for t in topics):
-                assert time.monotonic() < deadline, f"topics not visible after {timeout}s: {topics}"
-                time.sleep(0.2)
-        finally:
-            reader.close()
 
     def departments(self, throttle: int) -> None:
         (self.tmp_path / "departments.yaml").write_text(DEPARTMENTS % {"throttle": throttle})

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from services.ingest.runtime.registry import REGISTRY, load_sources
+from services.ingest.registry import REGISTRY, load_sources
 
 ROOT = Path(__file__).resolve().parents[2]
 

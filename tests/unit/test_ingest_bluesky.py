@@ -18,8 +18,8 @@ from devkit.replay.kit import FETCHED_AT, context, drain
 from services.ingest.bluesky.firehose import FirehoseStream, Prefilter
 from services.ingest.bluesky.mapping import expand_links, map_post, parse_time
 from services.ingest.bluesky.source import BlueskyConfig, BlueskySource, SearchStream
+from services.ingest.registry import load_sources
 from services.ingest.runtime.errors import HttpRetryable
-from services.ingest.runtime.registry import load_sources
 
 DID = "did:plc:abcdefghijklmnopqrstuvwx"
 

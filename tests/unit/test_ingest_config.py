@@ -8,7 +8,9 @@ from pathlib import Path
 import pytest
 
 from common.yamlconfig import ConfigError
-from services.ingest.runtime.registry import REGISTRY, AnySourceConfig, load_sources
+from schemas.codec import load_schema
+from schemas.models import SourceKind
+from services.ingest.registry import REGISTRY, AnySourceConfig, load_sources
 from services.ingest.runtime.settings import IngestSettings
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "deploy" / "config" / "sources.example.yaml"
@@ -30,6 +32,14 @@ def test_registry_and_union_agree() -> None:
     union = typing.get_args(typing.get_args(AnySourceConfig)[0])
     assert {m.model_fields["kind"].annotation.__args__[0] for m in union} == set(REGISTRY)
     assert {spec.config for spec in REGISTRY.values()} == set(union)
+
+
+def test_source_kinds_the_schema_and_the_registry_agree() -> None:
+    kinds = set(typing.get_args(SourceKind))
+    enum = load_schema("mention.v1")["$defs"]["source"]["properties"]["kind"]["enum"]
+    assert set(enum) == kinds and len(enum) == len(kinds)
+    assert set(REGISTRY) == kinds
+    assert all(spec.kind == kind for kind, spec in REGISTRY.items())
 
 
 @pytest.mark.parametrize(

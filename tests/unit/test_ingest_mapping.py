@@ -11,8 +11,8 @@ from devkit.replay.kit import FETCHED_AT, context
 from schemas.ids import mention_id
 from schemas.models import Match
 from services.ingest.mastodon.client import id_key, newest
-from services.ingest.mastodon.source import map_status
-from services.ingest.rss.source import entry_native_id, unwrap_google
+from services.ingest.mastodon.mapping import map_status
+from services.ingest.rss.mapping import entry_native_id, unwrap_google
 from services.ingest.runtime.mapping import clip, html_to_text, language, safe_url
 
 

@@ -14,8 +14,8 @@ from common.yamlconfig import ConfigError
 from devkit.replay.kit import context, drain
 from services.ingest.reddit.client import Credentials, RedditClient
 from services.ingest.reddit.source import ListingStream, RedditConfig, RedditSource
+from services.ingest.registry import load_sources
 from services.ingest.runtime.errors import HttpPermanent, HttpRetryable
-from services.ingest.runtime.registry import load_sources
 
 
 def test_subreddit_names_are_normalised_and_checked() -> None:

@@ -13,8 +13,8 @@ from pydantic import ValidationError
 from common.yamlconfig import ConfigError
 from devkit.replay.kit import FETCHED_AT, context, drain
 from schemas.models import Match
+from services.ingest.registry import load_sources
 from services.ingest.runtime.errors import HttpPermanent, HttpRetryable, PayloadError
-from services.ingest.runtime.registry import load_sources
 from services.ingest.x.mapping import map_tweet, place_hint, point
 from services.ingest.x.source import XConfig, XSource
 

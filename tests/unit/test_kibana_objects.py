@@ -199,11 +199,33 @@ def test_roles_give_each_reader_their_space_only(bundle: Bundle) -> None:
 
 def test_document_level_security_is_opt_in_and_uses_the_scope(config: RoutingConfig) -> None:
     role = build(config, "earshot", dls=True).roles[reader_role("haringey-waste")]
-    mentions, alerts = role["elasticsearch"]["indices"]
+    mentions, alerts, communities = role["elasticsearch"]["indices"]
     assert json.loads(mentions["query"]) == build_query(
         SearchFilters(department="haringey-waste"), config
     )
     assert json.loads(alerts["query"]) == {"term": {"department": "haringey-waste"}}
+    assert communities["names"] == ["earshot-communities", "earshot-communities-*"]
+    assert "query" not in communities  # counts only, nothing to hide between departments
+
+
+def test_every_space_has_a_communities_dashboard_scoped_like_its_digest(bundle: Bundle) -> None:
+    waste = next(v for v in bundle.spaces if v.space_id == "haringey-waste")
+    board = waste.find("dashboard", "dashboard/communities")
+    search = waste.find("search", "search/communities")
+    (pill,) = json.loads(search["attributes"]["kibanaSavedObjectMeta"]["searchSourceJSON"])[
+        "filter"
+    ]
+    assert pill["query"]["bool"]["filter"] == [{"term": {"council_codes": "E09000014"}}]
+    assert {"term": {"register.department": "haringey-waste"}} in pill["query"]["bool"]["should"]
+    assert any("topic_ids" in json.dumps(q) for q in pill["query"]["bool"]["should"])
+    panels = {r["id"] for r in board["references"] if r["type"] != "index-pattern"}
+    assert search["id"] in panels and len(panels) == 3
+    default = next(v for v in bundle.spaces if v.space_id == DEFAULT_SPACE)
+    overall = default.find("search", "search/communities")
+    assert (
+        json.loads(overall["attributes"]["kibanaSavedObjectMeta"]["searchSourceJSON"])["filter"]
+        == []
+    )
 
 
 def test_link_templates_fit_the_departments_file(bundle: Bundle) -> None:

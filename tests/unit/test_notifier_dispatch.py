@@ -72,11 +72,23 @@ class FakeLedger:
     def has(self, alert_id: str) -> bool:
         return alert_id in self.ids
 
-    def record(self, email: Email, sent_at: datetime, audit: dict[str, Any]) -> None:
+    notes: dict[str, Mapping[str, Any]] = field(default_factory=dict)
+
+    def record(
+        self,
+        email: Email,
+        sent_at: datetime,
+        audit: dict[str, Any],
+        notes: Mapping[str, Mapping[str, Any]],
+    ) -> None:
         for a in email.alert_ids:
             self.ids[a] = email.message_id
+        self.notes.update(notes)
         if email.kind == "immediate":
             self.immediate.append((email.department, sent_at))
+
+    def fold(self, alert_id: str, department: str, into: str, audit: dict[str, Any]) -> None:
+        self.ids[alert_id] = into
 
     def immediate_sends(self, since: datetime) -> Iterable[tuple[str, datetime]]:
         return [(d, at) for d, at in self.immediate if at >= since]
@@ -96,6 +108,11 @@ class Rig:
 
 @pytest.fixture
 def rig(tmp_path: Path) -> Rig:
+    return make_rig(tmp_path)
+
+
+def make_rig(tmp_path: Path) -> Rig:
+    """A dispatcher over fake mailer, ledger and auditor, with a fake clock at Fri 10:00 GMT."""
     path = tmp_path / "departments.yaml"
     path.write_text(CONFIG)
     renderer = Renderer(load_routing(path), {}, Style("Earshot <e@council.example>", "t.local"))

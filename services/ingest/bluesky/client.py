@@ -5,8 +5,8 @@ the raw body for dead letters, the next ``cursor``) or raises HttpRetryable /
 HttpPermanent / PayloadError (the body is not ``{"posts": [...]}``).
 :func:`jetstream_frames` yields the text frames of Jetstream's ``/subscribe`` from
 ``cursor`` (time_us, inclusive) on, and ``None`` after ``tick_s`` without a frame so
-the caller can flush a batch on a quiet stream; a connection that drops, ends or is
-refused raises HttpRetryable (a 4xx other than 429 on the handshake: HttpPermanent).
+the caller can flush a batch on a quiet stream; a normal close ends the frames; a
+connection that drops or is refused raises HttpRetryable (a 4xx other than 429 on the handshake: HttpPermanent).
 """
 
 from __future__ import annotations
@@ -19,9 +19,15 @@ from urllib.parse import urlencode
 
 from pydantic import SecretStr
 from websockets.asyncio.client import connect
-from websockets.exceptions import InvalidStatus, InvalidURI, WebSocketException
+from websockets.exceptions import (
+    ConnectionClosedOK,
+    InvalidStatus,
+    InvalidURI,
+    WebSocketException,
+)
 
-from services.ingest.runtime.errors import HttpPermanent, HttpRetryable, PayloadError, parse_json
+from services.ingest.runtime.body import parse_json_async
+from services.ingest.runtime.errors import HttpPermanent, HttpRetryable, PayloadError
 from services.ingest.runtime.http import ApiClient, QueryParams
 
 PostView = dict[str, Any]
@@ -62,7 +68,7 @@ class BlueskyClient:
         url = self.base_url + SEARCH_PATH
         response = await self._api.get(url, params=params, headers=self._headers)
         raw = response.content
-        data = parse_json(url, raw)
+        data = await parse_json_async(url, raw, self._api.limits.max_json_depth)
         posts = data.get("posts") if isinstance(data, dict) else None
         if not isinstance(posts, list) or not all(isinstance(p, dict) for p in posts):
             raise PayloadError(url, 'expected {"posts": [post views]}', raw)
@@ -95,6 +101,8 @@ async def jetstream_frames(
                     yield None
                     continue
                 yield frame if isinstance(frame, str) else frame.decode("utf-8", "replace")
+    except ConnectionClosedOK:
+        return  # the server closed normally (a deploy, a rebalance): not a failure
     except InvalidURI as exc:
         raise HttpPermanent(url, 0, f"bad Jetstream URL: {exc}") from exc
     except InvalidStatus as exc:

@@ -8,15 +8,15 @@ whole word (and, with ``langs``, declare one of them) are mapped; everything els
 counted and dropped first, because the firehose is the whole network. A page goes out
 every ``batch_max`` mentions or ``flush_s`` seconds, whichever comes first, with cursor
 ``{"time_us": <last event seen>}``: one transaction per batch, not per post, and a
-restart resumes right after the last committed event. When the connection drops the
-pending batch is yielded, then HttpRetryable is raised (the runtime backs off and
+restart resumes right after the last committed event. When the connection ends the
+pending batch is yielded; a normal close ends the pass (the runtime reconnects after a
+short pause), a dropped connection raises HttpRetryable (the runtime backs off and
 reconnects from the committed cursor).
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
 from collections.abc import AsyncGenerator, Iterable
 from contextlib import aclosing
 from dataclasses import dataclass, field
@@ -29,9 +29,12 @@ from schemas.models import Match, Mention
 from services.ingest.bluesky.client import POST_COLLECTION, jetstream_frames
 from services.ingest.bluesky.mapping import map_post
 from services.ingest.runtime.api import Cursor, Page, Reject, SourceContext, Stream
+from services.ingest.runtime.body import parse_json
 from services.ingest.runtime.errors import HttpRetryable
+from services.ingest.runtime.items import item_bytes
 
 POST_OPERATIONS = frozenset({"create", "update"})
+FUTURE_SKEW_S = 600.0
 
 
 class Frames(Protocol):
@@ -103,11 +106,13 @@ class FirehoseStream(Stream):
     def take(self, frame: str, after: int, batch: _Batch) -> None:
         """Count one frame into ``batch``: a mention if it is a matching post, a reject if broken."""
         try:
-            event = json.loads(frame)
-            time_us = int(event["time_us"])
-        except (ValueError, KeyError, TypeError) as exc:
-            batch.rejects.append(Reject(frame.encode(), exc))
-            return
+            self._take(frame, after, batch)
+        except Exception as exc:  # one broken frame is that frame's problem, never the stream's
+            batch.rejects.append(Reject(item_bytes(frame), exc))
+
+    def _take(self, frame: str, after: int, batch: _Batch) -> None:
+        event = parse_json(self.url, frame.encode("utf-8", "surrogatepass"))
+        time_us = _time_us(event, self._ctx.now())
         if time_us <= after:
             return  # replayed by the inclusive cursor: already committed
         batch.fetched += 1
@@ -125,21 +130,17 @@ class FirehoseStream(Stream):
         terms = self.prefilter.find(text) if isinstance(text, str) else []
         if not terms or (self._langs and not self._langs & _langs(record)):
             return
-        try:
-            update = commit["operation"] == "update"
-            mention = map_post(
-                record,
-                uri=f"at://{event['did']}/{POST_COLLECTION}/{commit['rkey']}",
-                handle=None,
-                instance=self.instance,
-                matched_by=tuple(Match(kind="firehose", value=t) for t in terms),
-                fetched_at=self._ctx.now(),
-                pseudonymiser=self._ctx.pseudonymiser,
-                edited_at=datetime.fromtimestamp(time_us / 1e6, UTC) if update else None,
-            )
-        except (KeyError, TypeError, ValueError, AttributeError) as exc:
-            batch.rejects.append(Reject(frame.encode(), exc))
-            return
+        update = commit["operation"] == "update"
+        mention = map_post(
+            record,
+            uri=f"at://{event['did']}/{POST_COLLECTION}/{commit['rkey']}",
+            handle=None,
+            instance=self.instance,
+            matched_by=tuple(Match(kind="firehose", value=t) for t in terms),
+            fetched_at=self._ctx.now(),
+            pseudonymiser=self._ctx.pseudonymiser,
+            edited_at=datetime.fromtimestamp(time_us / 1e6, UTC) if update else None,
+        )
         if mention is not None:
             batch.mentions.append(mention)
 
@@ -167,6 +168,19 @@ class FirehoseStream(Stream):
             if _pending(batch, after):
                 yield batch.page()  # keep what was heard before the drop
             raise
+        if _pending(batch, after):
+            yield batch.page()  # a normal close: keep what was heard, then reconnect
+
+
+def _time_us(event: object, now: datetime) -> int:
+    """The event's ``time_us`` when it is a whole number of microseconds no later than a few
+    minutes from now; ValueError otherwise, so a bogus time never becomes the cursor."""
+    value = event.get("time_us") if isinstance(event, dict) else None
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise ValueError(f"time_us is not an integer: {str(value)[:40]!r}")
+    if not 0 < value <= int((now.timestamp() + FUTURE_SKEW_S) * 1e6):
+        raise ValueError(f"time_us {value} is not a time Jetstream can have sent")
+    return value
 
 
 def _pending(batch: _Batch, committed: int) -> bool:

@@ -11,7 +11,6 @@ URIs]}``: a restart after any committed page neither skips nor repeats a post.
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 from collections.abc import AsyncGenerator, Sequence
 from dataclasses import dataclass, field
@@ -20,14 +19,18 @@ from typing import Literal
 
 from pydantic import AwareDatetime, Field, model_validator
 
-from schemas.models import Match, Mention
+from schemas.models import Match
 from services.ingest.bluesky.client import BlueskyClient, PostView
 from services.ingest.bluesky.firehose import FirehoseStream
 from services.ingest.bluesky.mapping import iso, map_post, parse_time
-from services.ingest.runtime.api import Cursor, Page, Reject, Source, SourceContext, Stream
+from services.ingest.runtime.api import Cursor, Page, Source, SourceContext, SourceSpec, Stream
 from services.ingest.runtime.config import InstanceConfig
+from services.ingest.runtime.items import item_digest, map_items
+from services.ingest.runtime.mapping import as_id
+from services.ingest.runtime.seen import SeenSet, digest_key
 
 log = logging.getLogger(__name__)
+FUTURE_SKEW = timedelta(minutes=10)
 Found = tuple[datetime, str, PostView]
 """(sortAt, URI or a stand-in for a broken post, the post view)."""
 
@@ -49,7 +52,7 @@ class BlueskyConfig(InstanceConfig):
     page_limit: int = Field(default=100, ge=1, le=100)
     max_pages_per_pass: int = Field(default=20, ge=1)
     overlap_s: float = Field(default=120.0, ge=0, le=86_400)
-    seen_limit: int = Field(default=1000, ge=10, le=100_000)
+    seen_limit: int = Field(default=1000, ge=10, le=60_000)
     jetstream_url: str | None = Field(default=None, pattern=r"^wss?://\S+$")
     terms: tuple[str, ...] = ()
     langs: tuple[str, ...] = ()
@@ -69,29 +72,30 @@ class BlueskyConfig(InstanceConfig):
         return ("token_env",) if self.token_env else ()
 
 
-def _sort_at(post: PostView, default: datetime) -> datetime:
-    """The post's sortAt as the AppView computes it (the earlier of createdAt and indexedAt)."""
+def _sort_at(post: PostView, default: datetime, latest: datetime) -> datetime:
+    """The post's sortAt as the AppView computes it (the earlier of createdAt and indexedAt),
+    never later than ``latest``: a post dated in the future must not carry the cursor there."""
     try:
         record = post.get("record") or {}
         created = parse_time(record.get("createdAt"))
         indexed = post.get("indexedAt")
-        return min(created, parse_time(indexed)) if indexed else created
-    except (ValueError, TypeError, AttributeError):
-        return default  # a broken post still gets a place in a page, to be dead-lettered
+        return min(created, parse_time(indexed), latest) if indexed else min(created, latest)
+    except Exception:
+        return default
 
 
 def _ident(post: PostView) -> str:
     uri = post.get("uri")
     if isinstance(uri, str) and uri:
         return uri
-    return "invalid:" + hashlib.sha256(json.dumps(post, sort_keys=True).encode()).hexdigest()[:16]
+    return "invalid:" + item_digest(post)
 
 
 @dataclass
 class _Walk:
     """A search walk in progress (newest page back to the floor), kept across errors."""
 
-    key: tuple[datetime, frozenset[str]]
+    key: tuple[datetime, str]
     cursor: str | None = None
     pages: int = 0
     found: dict[str, Found] = field(default_factory=dict)
@@ -112,14 +116,15 @@ class SearchStream(Stream):
         self._match = Match(kind="query", value=query)
         self._walk: _Walk | None = None
 
-    async def _collect(self, floor: datetime, known: set[str]) -> list[Found]:
+    async def _collect(self, floor: datetime, known: SeenSet) -> list[Found]:
         """Posts with sortAt >= ``floor`` not in ``known``, oldest first, deduplicated.
 
         A transient error mid-walk keeps the pages read so far (nothing is committed yet),
         so the next attempt goes on from the failed page.
         """
         cfg = self._config
-        key = (floor, frozenset(known))
+        latest = self._ctx.now() + FUTURE_SKEW
+        key = (floor, known.dump(len(known)))
         walk = self._walk if self._walk and self._walk.key == key else _Walk(key)
         self._walk = walk
         while walk.pages < cfg.max_pages_per_pass:
@@ -133,9 +138,9 @@ class SearchStream(Stream):
             walk.pages += 1
             for post in page.posts:
                 ident = _ident(post)
-                at = _sort_at(post, floor)
+                at = _sort_at(post, floor, latest)
                 # Offset cursors shift while posts arrive: a post can show up on two pages.
-                if ident not in known and ident not in walk.found and at >= floor:
+                if digest_key(ident) not in known and ident not in walk.found and at >= floor:
                     walk.found[ident] = (at, ident, post)
             walk.cursor = page.cursor
             if not page.cursor or not page.posts:
@@ -149,30 +154,28 @@ class SearchStream(Stream):
         self._walk = None
         return sorted(walk.found.values(), key=lambda f: (f[0], f[1]))
 
-    def page_of(self, chunk: Sequence[Found], since: datetime, seen: list[str]) -> Page:
+    def page_of(
+        self, chunk: Sequence[Found], since: datetime, seen: SeenSet, limit: int = 0
+    ) -> Page:
         """Map some collected posts; broken ones become Rejects; the cursor covers them all."""
-        mentions: list[Mention] = []
-        rejects: list[Reject] = []
         fetched_at = self._ctx.now()
-        for _, _, post in chunk:
-            try:
-                mention = map_post(
-                    post.get("record"),
-                    uri=post["uri"],
-                    handle=(post.get("author") or {}).get("handle"),
-                    instance=self.instance,
-                    matched_by=(self._match,),
-                    fetched_at=fetched_at,
-                    pseudonymiser=self._ctx.pseudonymiser,
-                )
-            except (KeyError, TypeError, ValueError, AttributeError) as exc:
-                rejects.append(Reject(json.dumps(post, ensure_ascii=False).encode(), exc))
-                continue
-            if mention is not None:
-                mentions.append(mention)
+        mentions, rejects = map_items(
+            [post for _, _, post in chunk],
+            lambda post: map_post(
+                post.get("record"),
+                uri=as_id(post["uri"], "uri"),
+                handle=(post.get("author") or {}).get("handle"),
+                instance=self.instance,
+                matched_by=(self._match,),
+                fetched_at=fetched_at,
+                pseudonymiser=self._ctx.pseudonymiser,
+            ),
+        )
         newest = max([since, *(key for key, _, _ in chunk)])
-        recent = [ident for _, ident, _ in reversed(chunk)] + seen
-        cursor: Cursor = {"since": iso(newest), "seen": recent[: self._config.seen_limit]}
+        for _, ident, _ in chunk:
+            seen.add(digest_key(ident))
+        limit = max(self._config.seen_limit, limit)
+        cursor: Cursor = {"since": iso(newest), "seen_b64": seen.dump(limit)}
         return Page(mentions, rejects, cursor, fetched=len(chunk))
 
     async def pages(self, cursor: Cursor | None) -> AsyncGenerator[Page, None]:
@@ -180,13 +183,14 @@ class SearchStream(Stream):
         cfg = self._config
         stored = cursor.get("since")
         since = parse_time(stored) if stored else cfg.since or self._ctx.now() - timedelta(days=1)
-        seen = [str(s) for s in cursor.get("seen") or []]
+        seen = SeenSet.load(cursor)
         # Posts can be indexed a little after their sortAt: look back over the overlap too.
-        fresh = await self._collect(since - timedelta(seconds=cfg.overlap_s), set(seen))
+        fresh = await self._collect(since - timedelta(seconds=cfg.overlap_s), seen)
         for start in range(0, len(fresh), cfg.page_limit):
-            page = self.page_of(fresh[start : start + cfg.page_limit], since, seen)
+            chunk = fresh[start : start + cfg.page_limit]
+            page = self.page_of(chunk, since, seen, 2 * len(fresh))
             assert page.cursor is not None
-            since, seen = parse_time(page.cursor["since"]), page.cursor["seen"]
+            since = parse_time(page.cursor["since"])
             yield page
 
 
@@ -209,3 +213,6 @@ class BlueskySource(Source):
 
     def streams(self) -> Sequence[Stream]:
         return self._streams
+
+
+SPEC = SourceSpec("bluesky", BlueskyConfig, BlueskySource)

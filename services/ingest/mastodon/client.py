@@ -10,6 +10,7 @@ run's backfill).
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
@@ -17,10 +18,22 @@ from urllib.parse import parse_qs, quote, urlsplit
 
 from pydantic import SecretStr
 
-from services.ingest.runtime.errors import PayloadError, parse_json
+from services.ingest.runtime.body import parse_json_async
+from services.ingest.runtime.errors import PayloadError
 from services.ingest.runtime.http import ApiClient, QueryParams
 
 Status = dict[str, Any]
+
+
+STATUS_ID = re.compile(r"^[0-9A-Za-z]{1,24}$")
+"""Mastodon ids are numeric strings; Pleroma/Akkoma's are short alphanumeric FlakeIds."""
+
+
+def status_id(status: object) -> str | None:
+    """A status's id when it is one a cursor may hold, else None (the status is rejected)."""
+    raw = status.get("id") if isinstance(status, dict) else None
+    text = str(raw) if isinstance(raw, str | int) and not isinstance(raw, bool) else ""
+    return text if STATUS_ID.match(text) else None
 
 
 def id_key(status_id: str) -> tuple[int, str]:
@@ -68,7 +81,7 @@ class MastodonClient:
     async def _list(self, url: str, params: QueryParams, key: str | None) -> StatusPage:
         response = await self._api.get(url, params=params, headers=self._headers)
         raw = response.content
-        data = parse_json(url, raw)
+        data = await parse_json_async(url, raw, self._api.limits.max_json_depth)
         if key is not None:
             data = data.get(key) if isinstance(data, dict) else None
         if not isinstance(data, list) or not all(isinstance(s, dict) for s in data):

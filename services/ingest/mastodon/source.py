@@ -1,34 +1,37 @@
 """Mastodon statuses → Mentions: hashtag timelines and search, polled forward with ``min_id``.
 
-A first run (no cursor) reads back ``backfill_pages`` pages from the newest with
-``max_id``, so posts already there when listening starts are heard.
+Mapping a status is ``mapping.map_status``. A first run (no cursor) reads back
+``backfill_pages`` pages from the newest with ``max_id``, so posts already there when
+listening starts are heard.
 
-Contract: the native id is the status URI, so the same post seen on two servers or
-under two hashtags is one mention; an edit (``edited_at``) is produced again under
-the same mention_id. A pass yields one Page per API page, each with cursor
-``{"min_id": <newest id so far>}``, so a restart resumes after the last committed page.
+Contract: an edit (``edited_at``) is produced again under the same mention_id. A pass
+yields one Page per API page, each with cursor ``{"min_id": <newest id so far>}``, so a
+restart resumes after the last committed page.
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import AsyncGenerator, Awaitable, Callable, Sequence
-from datetime import datetime
 from typing import Literal
 from urllib.parse import urlsplit
 
 from pydantic import Field, model_validator
 
-from common.privacy import Pseudonymiser
-from schemas.models import Match, Mention, Thread
-from services.ingest.mastodon.client import MastodonClient, Status, StatusPage, id_key, newest
+from schemas.models import Match, Mention
+from services.ingest.mastodon.client import (
+    MastodonClient,
+    Status,
+    StatusPage,
+    id_key,
+    newest,
+    status_id,
+)
+from services.ingest.mastodon.mapping import map_status
 from services.ingest.mastodon.stream import StreamingHashtag
-from services.ingest.runtime.api import Cursor, Page, Reject, Source, SourceContext, Stream
+from services.ingest.runtime.api import Cursor, Page, Source, SourceContext, SourceSpec, Stream
 from services.ingest.runtime.config import InstanceConfig
-from services.ingest.runtime.mapping import html_to_text, make_mention
-
-PUBLIC = frozenset({"public", "unlisted", None})
+from services.ingest.runtime.items import item_digest, map_items
 
 
 class MastodonConfig(InstanceConfig):
@@ -60,82 +63,42 @@ class MastodonConfig(InstanceConfig):
         return ("token_env",) if self.search or self.streaming else ()
 
 
-def map_status(
-    status: Status,
-    *,
-    instance: str,
-    match: Match,
-    fetched_at: datetime,
-    pseudonymiser: Pseudonymiser,
-) -> Mention | None:
-    """One status as a Mention; None for a post to skip (private, no text); ValueError if broken."""
-    status = status.get("reblog") or status
-    if status.get("visibility") not in PUBLIC:
-        return None
-    text = html_to_text(status.get("content"))
-    if not text:
-        return None
-    account = status.get("account") or {}
-    acct = account.get("acct")
-    author_id = account.get("url") or account.get("uri") or acct
-    parent = status.get("in_reply_to_id")
-    edited = status.get("edited_at")
-    return make_mention(
-        kind="mastodon",
-        instance=instance,
-        native_id=str(status["uri"]),
-        url=status.get("url") or status["uri"],
-        text=text,
-        title=html_to_text(status.get("spoiler_text")) or None,
-        lang=status.get("language"),
-        created_at=datetime.fromisoformat(str(status["created_at"]).replace("Z", "+00:00")),
-        edited_at=datetime.fromisoformat(edited.replace("Z", "+00:00")) if edited else None,
-        fetched_at=fetched_at,
-        author=pseudonymiser.author("mastodon", str(author_id), acct) if author_id else None,
-        thread=Thread(parent_id=str(parent)) if parent else None,
-        matched_by=(match,),
-    )
-
-
 def to_page(
     statuses: Sequence[Status], stream: Stream, match: Match, ctx: SourceContext, min_id: str | None
 ) -> Page:
     """Map a batch of statuses; broken ones become Rejects; the cursor is the newest id."""
     fetched_at = ctx.now()
-    mentions: list[Mention] = []
-    rejects: list[Reject] = []
-    for status in statuses:
-        try:
-            mention = map_status(
-                status,
-                instance=stream.instance,
-                match=match,
-                fetched_at=fetched_at,
-                pseudonymiser=ctx.pseudonymiser,
-            )
-        except (KeyError, TypeError, ValueError, AttributeError) as exc:
-            rejects.append(Reject(json.dumps(status, ensure_ascii=False).encode(), exc))
-            continue
-        if mention is not None:
-            mentions.append(mention)
-    ids = [str(s["id"]) for s in statuses if isinstance(s.get("id"), str | int)]
-    cursor = newest(min_id, *ids)
+
+    def one(status: Status) -> Mention | None:
+        if status_id(status) is None:
+            raise ValueError(f"status id {str(status.get('id'))[:40]!r} is not a usable id")
+        return map_status(
+            status,
+            instance=stream.instance,
+            match=match,
+            fetched_at=fetched_at,
+            pseudonymiser=ctx.pseudonymiser,
+        )
+
+    mentions, rejects = map_items(statuses, one)
+    cursor = newest(min_id, *(status_id(s) for s in statuses))
     return Page(mentions, rejects, {"min_id": cursor} if cursor else None, fetched=len(statuses))
 
 
-def _newer(status_id: object, min_id: str | None) -> bool:
-    if min_id is None:
-        return True
-    return isinstance(status_id, str | int) and id_key(str(status_id)) > id_key(min_id)
+def _newer(status: Status, min_id: str | None) -> bool:
+    """Newer than ``min_id``, or without a usable id (so it is rejected, not silently lost)."""
+    known = status_id(status)
+    return min_id is None or known is None or id_key(known) > id_key(min_id)
 
 
 def _by_id(status: Status) -> tuple[int, str]:
-    """Sort key: oldest status first."""
-    return id_key(str(status.get("id")))
+    """Sort key: oldest status first (ones without a usable id first of all)."""
+    return id_key(status_id(status) or "")
 
 
-def _older(status_id: object, max_id: str) -> bool:
-    return isinstance(status_id, str | int) and id_key(str(status_id)) < id_key(max_id)
+def _older(status: Status, max_id: str) -> bool:
+    known = status_id(status)
+    return known is not None and id_key(known) < id_key(max_id)
 
 
 Fetch = Callable[[str | None, str | None], Awaitable[StatusPage]]
@@ -160,7 +123,7 @@ class TimelineStream(Stream):
         return to_page(statuses, self, self.match, self.ctx, min_id)
 
     async def pages(self, cursor: Cursor | None) -> AsyncGenerator[Page, None]:
-        min_id: str | None = (cursor or {}).get("min_id")
+        min_id = status_id({"id": (cursor or {}).get("min_id")})
         if min_id is None:
             heard = await self._backfill()
             if not heard:
@@ -171,7 +134,7 @@ class TimelineStream(Stream):
         for _ in range(self._max_pages):
             batch = await self._fetch(min_id, None)
             # Servers repeat statuses at page edges; anything not newer than min_id is done.
-            fresh = [s for s in batch.statuses if _newer(s.get("id"), min_id)]
+            fresh = [s for s in batch.statuses if _newer(s, min_id)]
             fresh.sort(key=_by_id)  # oldest first, as they happened
             if not fresh:
                 return
@@ -189,11 +152,12 @@ class TimelineStream(Stream):
         max_id: str | None = None
         for _ in range(self._backfill_pages):
             batch = await self._fetch(None, max_id)
-            older = [s for s in batch.statuses if max_id is None or _older(s.get("id"), max_id)]
-            ids = [str(s.get("id")) for s in older if isinstance(s.get("id"), str | int)]
+            older = [s for s in batch.statuses if max_id is None or _older(s, max_id)]
+            ids = [i for i in map(status_id, older) if i is not None]
             if not ids:
                 break
-            heard.update({str(s.get("id")): s for s in older})
+            # One without a usable id is kept too, under a stand-in key, to be rejected.
+            heard.update({status_id(s) or "invalid:" + item_digest(s): s for s in older})
             max_id = min(ids, key=id_key)
         return sorted(heard.values(), key=_by_id)
 
@@ -237,3 +201,6 @@ class MastodonSource(Source):
 
     def streams(self) -> Sequence[Stream]:
         return self._streams
+
+
+SPEC = SourceSpec("mastodon", MastodonConfig, MastodonSource)

@@ -4,20 +4,21 @@ Contract: each time the runtime enters :meth:`StreamingHashtag.pages` it first
 walks the REST timeline forward from the stored ``min_id`` (so nothing posted
 while disconnected is missed), then follows ``/api/v1/streaming/hashtag``;
 ``update`` and ``status.update`` (an edit: same mention_id, new ``edited_at``)
-each become a one-mention Page. When the server closes the stream the pass
-raises HttpRetryable, so the runtime backs off and reconnects (then backfills).
+each become a one-mention Page. When the server closes the stream the pass simply
+ends: a normal close is not a failure, and the runtime reconnects (then backfills)
+after a short pause with no growing backoff. A broken connection raises HttpRetryable.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import AsyncGenerator, Sequence
 from typing import Protocol
 
 from schemas.models import Match, SourceKind
-from services.ingest.mastodon.client import MastodonClient, Status, newest
+from services.ingest.mastodon.client import MastodonClient, Status, newest, status_id
 from services.ingest.runtime.api import Cursor, Page, Reject, Stream
-from services.ingest.runtime.errors import HttpRetryable
+from services.ingest.runtime.body import parse_json
+from services.ingest.runtime.errors import PayloadError
 
 STATUS_EVENTS = frozenset({"update", "status.update"})
 
@@ -44,22 +45,23 @@ class StreamingHashtag(Stream):
         self._client = client
 
     async def pages(self, cursor: Cursor | None) -> AsyncGenerator[Page, None]:
-        min_id: str | None = (cursor or {}).get("min_id")
+        min_id = status_id({"id": (cursor or {}).get("min_id")})
         async for page in self._timeline.pages(cursor):
             min_id = newest(min_id, (page.cursor or {}).get("min_id"))
             yield page
+        yield Page()  # caught up over REST: the stream is healthy before any event arrives
         match = self._timeline.match
         async for event in self._client.stream_hashtag(match.value):
             if event.event not in STATUS_EVENTS:
                 continue  # delete, notification...: nothing to ingest
+            raw = event.data.encode("utf-8", "backslashreplace")
             try:
-                status = json.loads(event.data)
+                status = parse_json(self._client.server, raw)
                 if not isinstance(status, dict):
                     raise ValueError("stream payload is not a status object")
-            except ValueError as exc:
-                yield Page(rejects=[Reject(event.data.encode(), exc)], fetched=1)
+            except (PayloadError, ValueError) as exc:
+                yield Page(rejects=[Reject(raw, exc)], fetched=1)
                 continue
             page = self._timeline.page_of([status], min_id)
             min_id = newest(min_id, (page.cursor or {}).get("min_id"))
             yield page
-        raise HttpRetryable(self._client.server, 0, "stream closed by server; reconnecting")

@@ -11,16 +11,17 @@ pace requests and a 429's ``X-Ratelimit-Reset`` becomes the retry hint (runtime.
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-import httpx
 from pydantic import SecretStr
 
-from services.ingest.runtime.errors import HttpPermanent, HttpRetryable, PayloadError, parse_json
-from services.ingest.runtime.http import ApiClient, QueryParams, classify
+from services.ingest.runtime.body import parse_json_async
+from services.ingest.runtime.errors import HttpPermanent, PayloadError
+from services.ingest.runtime.http import ApiClient, QueryParams
 
 Thing = dict[str, Any]
 
@@ -65,17 +66,14 @@ class RedditClient:
             return {}
         if renew or self._token is None or self._clock() >= self._expires:
             auth = (creds.client_id, creds.client_secret.get_secret_value())
+            response = await self._api.post_form(
+                creds.token_url, {"grant_type": "client_credentials"}, auth=auth
+            )
+            doc = await parse_json_async(creds.token_url, response.content)
             try:
-                response = await self._api.http.post(
-                    creds.token_url, data={"grant_type": "client_credentials"}, auth=auth
-                )
-            except httpx.TransportError as exc:  # timeouts included
-                raise HttpRetryable(creds.token_url, 0, f"token request failed: {exc!r}") from exc
-            classify(response)
-            try:
-                doc = response.json()
                 token, ttl = str(doc["access_token"]), float(doc.get("expires_in", 3600))
-            except (ValueError, KeyError, TypeError) as exc:
+                ttl = min(max(ttl, 0.0), 86_400.0) if math.isfinite(ttl) else 3600.0
+            except (ValueError, KeyError, TypeError, AttributeError) as exc:
                 raise PayloadError(
                     creds.token_url, "no access_token in reply", response.content
                 ) from exc
@@ -97,7 +95,7 @@ class RedditClient:
                 if exc.status != 401 or self._credentials is None or renew:
                     raise
         raw = response.content
-        data = parse_json(url, raw)
+        data = await parse_json_async(url, raw, self._api.limits.max_json_depth)
         listing = data if isinstance(data, dict) and data.get("kind") == "Listing" else {}
         inner = listing.get("data")
         children = inner.get("children") if isinstance(inner, dict) else None

@@ -12,7 +12,7 @@ from typing import Any, Final
 
 from common.privacy import Pseudonymiser
 from schemas.models import Match, Mention, Thread
-from services.ingest.runtime.mapping import make_mention
+from services.ingest.runtime.mapping import as_id, make_mention
 
 WEB: Final = "https://www.reddit.com"
 GONE: Final = frozenset({"[deleted]", "[removed]"})
@@ -52,7 +52,7 @@ def map_thing(
     return make_mention(
         kind="reddit",
         instance=instance,
-        native_id=str(data["name"]),
+        native_id=as_id(data["name"], "name"),
         url=WEB + str(data["permalink"]),
         text=text,
         title=title,

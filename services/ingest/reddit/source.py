@@ -14,18 +14,21 @@ across pages).
 from __future__ import annotations
 
 import hashlib
-import json
+import math
+import re
 from collections.abc import AsyncGenerator, Sequence
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
-from schemas.models import Match, Mention
+from schemas.models import Match
 from services.ingest.reddit.client import Credentials, Listing, RedditClient
 from services.ingest.reddit.mapping import WEB, map_thing
-from services.ingest.runtime.api import Cursor, Page, Reject, Source, SourceContext, Stream
+from services.ingest.runtime.api import Cursor, Page, Source, SourceContext, SourceSpec, Stream
 from services.ingest.runtime.config import ENV_NAME, InstanceConfig
 from services.ingest.runtime.http import QueryParams
+from services.ingest.runtime.items import item_digest, map_items
+from services.ingest.runtime.seen import SeenSet, digest_key
 
 SUBREDDIT = r"^[A-Za-z0-9][A-Za-z0-9_]{1,20}$"
 
@@ -62,7 +65,7 @@ class RedditConfig(InstanceConfig):
     client_secret_env: str | None = Field(default=None, pattern=ENV_NAME)
     page_limit: int = Field(default=100, ge=1, le=100)
     max_pages_per_pass: int = Field(default=10, ge=1)
-    seen_limit: int = Field(default=1000, ge=10, le=100_000)
+    seen_limit: int = Field(default=1000, ge=10, le=60_000)
 
     @field_validator("subreddits", mode="before")
     @classmethod
@@ -90,23 +93,39 @@ class RedditConfig(InstanceConfig):
         return ("client_id_env", "client_secret_env") if self.client_id_env else ()
 
 
+FULLNAME = re.compile(r"^t[1-6]_[0-9a-z]{1,13}$")
+FUTURE_SKEW_S = 600.0
+
+
 def _fullname(thing: Any) -> str | None:
+    """The thing's fullname when it is one (``t3_abc``): only such a name may enter a cursor."""
     data = thing.get("data") if isinstance(thing, dict) else None
     name = data.get("name") if isinstance(data, dict) else None
-    return name if isinstance(name, str) and name else None
+    return name if isinstance(name, str) and FULLNAME.match(name) else None
 
 
-def _created(thing: Any) -> float:
-    """``created_utc`` of a thing (0 when it has none: a broken thing, rejected later)."""
+def _created(thing: Any, latest: float) -> float:
+    """``created_utc`` of a thing, at most ``latest`` (0 when it has none or it is not a
+    finite number: a broken thing, rejected later, never a cursor's time)."""
     try:
-        return float(thing["data"]["created_utc"])
-    except (KeyError, TypeError, ValueError):
+        value = float(thing["data"]["created_utc"])
+    except (KeyError, TypeError, ValueError, OverflowError):
         return 0.0
+    return min(value, latest) if math.isfinite(value) and value > 0 else 0.0
 
 
 def _ident(thing: Any) -> str:
-    text = json.dumps(thing, sort_keys=True, default=str)
-    return _fullname(thing) or "invalid:" + hashlib.sha256(text.encode()).hexdigest()[:16]
+    return _fullname(thing) or "invalid:" + item_digest(thing)
+
+
+def _same_place(new: Cursor, old: Cursor) -> bool:
+    """Nothing moved: same anchor and time, and the old cursor already had the packed seen-set."""
+    return new["before"] == old["before"] and new["at"] == old["at"] and "seen_b64" in old
+
+
+def _stored_at(cursor: Cursor) -> float:
+    value = cursor.get("at")
+    return float(value) if isinstance(value, int | float) and math.isfinite(value) else 0.0
 
 
 class ListingStream(Stream):
@@ -130,7 +149,7 @@ class ListingStream(Stream):
         self._client = client
         self._ctx = ctx
         self._config = config
-        self._walk: tuple[tuple[frozenset[str], float], list[Any]] | None = None
+        self._walk: tuple[tuple[str, float], list[Any]] | None = None
 
     async def _fetch(self, before: str | None, after: str | None = None) -> Listing:
         params: QueryParams = {
@@ -141,7 +160,10 @@ class ListingStream(Stream):
         }
         return await self._client.listing(self.path, params)
 
-    async def _back_to(self, known: set[str], at: float) -> list[Any]:
+    def _latest(self) -> float:
+        return self._ctx.now().timestamp() + FUTURE_SKEW_S
+
+    async def _back_to(self, known: SeenSet, at: float) -> list[Any]:
         """The newest page, then older ones (``after``) back to what was seen before.
 
         Stops at a page holding a thing in ``known`` or created before ``at`` (the newest
@@ -150,7 +172,8 @@ class ListingStream(Stream):
         """
         # A transient error mid-walk must not restart it: the pages read so far are kept
         # (in memory, nothing is committed yet) and the next attempt goes on from there.
-        key = (frozenset(known), at)
+        key = (known.dump(len(known)), at)
+        latest = self._latest()
         children = self._walk[1] if self._walk and self._walk[0] == key else []
         for _ in range(self._config.max_pages_per_pass):
             last = _fullname(children[-1]) if children else None
@@ -159,7 +182,8 @@ class ListingStream(Stream):
             children = children + [t for t in older if _ident(t) not in had]
             self._walk = (key, children)
             if not older or any(
-                _ident(t) in known or _ident(t) in had or 0 < _created(t) < at for t in older
+                digest_key(_ident(t)) in known or _ident(t) in had or 0 < _created(t, latest) < at
+                for t in older
             ):
                 break
         self._walk = None
@@ -167,45 +191,43 @@ class ListingStream(Stream):
 
     def page_of(self, children: Sequence[Any], cursor: Cursor) -> Page:
         """The unseen things as a Page, oldest first; cursor: newest fullname, its time, recent."""
-        seen: list[str] = list(cursor.get("seen") or [])
-        known = set(seen)
-        fresh = [t for t in reversed(children) if _ident(t) not in known]
-        mentions: list[Mention] = []
-        rejects: list[Reject] = []
+        seen = SeenSet.load(cursor)
+        fresh = [t for t in reversed(children) if digest_key(_ident(t)) not in seen]
+        mentions, rejects = map_items(
+            fresh,
+            lambda thing: map_thing(
+                thing,
+                instance=self.instance,
+                query=self._query,
+                fetched_at=self._ctx.now(),
+                pseudonymiser=self._ctx.pseudonymiser,
+            ),
+        )
         for thing in fresh:
-            try:
-                mention = map_thing(
-                    thing,
-                    instance=self.instance,
-                    query=self._query,
-                    fetched_at=self._ctx.now(),
-                    pseudonymiser=self._ctx.pseudonymiser,
-                )
-            except (KeyError, TypeError, ValueError, AttributeError) as exc:
-                rejects.append(Reject(json.dumps(thing, ensure_ascii=False).encode(), exc))
-                continue
-            if mention is not None:
-                mentions.append(mention)
-        recent = [_ident(t) for t in reversed(fresh)] + seen
+            seen.add(digest_key(_ident(thing)))
+        latest = self._latest()
         after: Cursor = {
             "before": next((n for n in map(_fullname, children) if n), cursor.get("before")),
-            "at": max([float(cursor.get("at") or 0), *map(_created, children)]),
-            "seen": recent[: self._config.seen_limit],
+            "at": max([_stored_at(cursor), *(_created(t, latest) for t in children)]),
+            "seen_b64": seen.dump(max(self._config.seen_limit, 2 * len(children))),
         }
         return Page(mentions, rejects, after, fetched=len(children))
 
     async def pages(self, cursor: Cursor | None) -> AsyncGenerator[Page, None]:
-        cursor = {"before": None, "at": 0.0, "seen": [], **(cursor or {})}
+        cursor = {"before": None, "at": 0.0, **(cursor or {})}
+        if not (isinstance(cursor["before"], str) and FULLNAME.match(cursor["before"])):
+            cursor["before"] = None  # a stored value that is not a fullname is never sent back
         for _ in range(self._config.max_pages_per_pass):
             anchored = cursor["before"] is not None
             children = (await self._fetch(cursor["before"])).children if anchored else []
             if not children:
                 # First run: backfill. Anchored: Reddit answers an empty listing for ever once
                 # the ``before`` thing is deleted or removed, so read back to what was seen.
-                known = set(cursor["seen"])
-                children, anchored = await self._back_to(known, float(cursor["at"])), False
+                known = SeenSet.load(cursor)
+                children, anchored = await self._back_to(known, _stored_at(cursor)), False
             page = self.page_of(children, cursor)
-            if page.cursor == cursor:
+            assert page.cursor is not None
+            if _same_place(page.cursor, cursor) and not (page.mentions or page.rejects):
                 return  # nothing new
             yield page
             assert page.cursor is not None
@@ -248,3 +270,6 @@ class RedditSource(Source):
 
     def streams(self) -> Sequence[Stream]:
         return self._streams
+
+
+SPEC = SourceSpec("reddit", RedditConfig, RedditSource)

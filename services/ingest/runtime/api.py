@@ -5,7 +5,10 @@ A source kind provides, in ``services/ingest/<kind>/``:
 * a config model (subclass of :class:`InstanceConfig`, ``kind: Literal["<kind>"]``);
 * a :class:`Source` whose :meth:`Source.streams` are the things to poll or follow and
   whose :meth:`Source.routes` are any HTTP intake endpoints;
-* an entry in ``registry.REGISTRY`` and the ``AnySourceConfig`` union.
+* ``SPEC = SourceSpec("<kind>", Config, Source)`` in its ``source.py``, which
+  ``services.ingest.registry`` picks up for every kind named in ``SourceKind``.
+
+The runtime never imports a source: the registry sits above both.
 
 A :class:`Stream` yields :class:`Page` objects. The runtime writes each page's
 mentions, its rejects (dead letters) and its cursor in ONE Kafka transaction, so
@@ -19,12 +22,13 @@ from abc import ABC, abstractmethod
 from collections.abc import AsyncGenerator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from aiohttp import web
 
 from common.privacy import Pseudonymiser
 from schemas.models import Mention, SourceKind
+from services.ingest.runtime.config import InstanceConfig
 from services.ingest.runtime.http import ApiClient
 
 Cursor = dict[str, Any]
@@ -109,3 +113,15 @@ class Source(ABC):
 
     async def aclose(self) -> None:  # noqa: B027 - optional hook, most sources hold nothing
         """Release what the source opened (the shared HTTP client is the runtime's)."""
+
+
+C = TypeVar("C", bound=InstanceConfig)
+
+
+@dataclass(frozen=True)
+class SourceSpec(Generic[C]):
+    """How to configure and build one source kind: what its package exports as ``SPEC``."""
+
+    kind: SourceKind
+    config: type[C]
+    factory: Callable[[C, SourceContext], Source]

@@ -3,7 +3,7 @@
 A council edits ``sources.yaml``; each entry is one *instance* of a source kind
 (``kind: rss`` ...). Kind-specific models subclass :class:`InstanceConfig` with a
 ``kind: Literal[...]`` field and are joined into one discriminated union in
-``services.ingest.runtime.registry``.
+``services.ingest.registry``.
 """
 
 from __future__ import annotations

@@ -30,7 +30,9 @@ def encode_cursor(key: str, cursor: Cursor, now: datetime | None = None) -> byte
         "cursor": cursor,
         "committed_at": (now or datetime.now(UTC)).isoformat(),
     }
-    return json.dumps(doc, separators=(",", ":"), sort_keys=True).encode()
+    # allow_nan=False and a strict encode: a value JSON or UTF-8 cannot hold raises here,
+    # so it is never stored (the caller keeps the previous cursor).
+    return json.dumps(doc, separators=(",", ":"), sort_keys=True, allow_nan=False).encode()
 
 
 def decode_cursor(value: bytes) -> Cursor | None:

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import json
-from typing import Any
-
 from common.retry import Permanent, RetriesExhausted, Retryable
 
 __all__ = [
@@ -14,7 +11,6 @@ __all__ = [
     "Permanent",
     "RetriesExhausted",
     "Retryable",
-    "parse_json",
 ]
 
 
@@ -52,11 +48,3 @@ class PayloadError(Permanent):
         self.url = url
         self.reason = reason
         self.raw = raw
-
-
-def parse_json(url: str, raw: bytes) -> Any:
-    """The JSON body of a response from ``url``; PayloadError (dead-lettered) when it is not JSON."""
-    try:
-        return json.loads(raw)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise PayloadError(url, f"body is not JSON: {exc}", raw) from exc

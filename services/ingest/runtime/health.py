@@ -1,8 +1,11 @@
 """Metrics (Prometheus) and health of an ingestion process, served with aiohttp.
 
 ``/healthz`` answers 200 while the process can make progress (at least one stream
-not parked, or an intake route) and 503 otherwise; the body lists every stream's
-state so an operator sees which feed is parked and why. ``/metrics`` is the
+not parked, or an intake route) and 503 otherwise. Its ``status`` is ``ok`` only when
+every stream has succeeded since it last failed; while any stream is starting or
+retrying it is ``degraded``. The body lists every stream's state so an operator sees
+which feed is retrying or parked, and why. The handler only reads in-memory state, so it
+answers at once whatever the streams are doing. ``/metrics`` is the
 Prometheus text format from a per-process registry (tests run several at once).
 """
 
@@ -53,6 +56,12 @@ class Metrics:
             labels,
             registry=self.registry,
         )
+        self.reconnects = Counter(
+            "earshot_ingest_reconnects",
+            "Long-lived streams re-entered after the server closed them normally",
+            labels,
+            registry=self.registry,
+        )
         self.last_success = Gauge(
             "earshot_ingest_last_success_timestamp_seconds",
             "Unix time of the last successful pass",
@@ -84,9 +93,16 @@ class Metrics:
         self.parked.labels(*labels).set(1 if state == "parked" else 0)
 
     def healthy(self) -> bool:
+        """The process can make progress: an intake route, or a stream that is not parked."""
         if self.intake_routes:
             return True
         return any(h.state != "parked" for h in self.streams.values())
+
+    def status(self) -> str:
+        """``ok``, ``degraded`` (a stream starting, retrying or parked) or ``unhealthy``."""
+        if not self.healthy():
+            return "unhealthy"
+        return "ok" if all(h.state == "ok" for h in self.streams.values()) else "degraded"
 
 
 def health_routes(metrics: Metrics) -> list[web.RouteDef]:
@@ -94,7 +110,7 @@ def health_routes(metrics: Metrics) -> list[web.RouteDef]:
 
     async def healthz(_: web.Request) -> web.Response:
         body = {
-            "status": "ok" if metrics.healthy() else "unhealthy",
+            "status": metrics.status(),
             "streams": {
                 key: {"state": h.state, "last_success": h.last_success, "last_error": h.last_error}
                 for key, h in sorted(metrics.streams.items())

@@ -1,10 +1,11 @@
 """The one HTTP client factory and response classifier every source client uses.
 
-Contract: :meth:`ApiClient.get` returns a 2xx/304 response or raises
-:class:`HttpRetryable` (transport errors, timeouts, 408/425/429, 5xx; carrying the
-server's wait hint) or :class:`HttpPermanent` (every other 4xx). It also paces
-itself when a rate-limit header says the remaining quota is low, so a source
-slows down before the server starts answering 429.
+Contract: :meth:`ApiClient.get` returns a 2xx/304 :class:`Fetched` (the body read whole,
+within :class:`BodyLimits`) or raises :class:`HttpRetryable` (transport errors, timeouts,
+408/425/429, 5xx, any other failure of the HTTP library; carrying the server's wait hint),
+:class:`HttpPermanent` (every other 4xx) or PayloadError (a body over a size cap, or not
+the encoding its header claims). It also paces itself when a rate-limit header says the
+remaining quota is low, so a source slows down before the server starts answering 429.
 """
 
 from __future__ import annotations
@@ -12,12 +13,14 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
-from typing import Final
+from typing import Any, Final
 
 import httpx
 
+from services.ingest.runtime.body import ACCEPT_ENCODING, BodyLimits, lines_capped, read_capped
 from services.ingest.runtime.errors import HttpPermanent, HttpRetryable
 
 RETRYABLE_STATUS: Final = frozenset({408, 425, 429})
@@ -39,7 +42,11 @@ def make_client(
     headers: Mapping[str, str] | None = None,
 ) -> httpx.AsyncClient:
     """A configured ``httpx.AsyncClient``; tests pass ``transport`` (e.g. ``httpx.MockTransport``)."""
-    merged = {"User-Agent": user_agent(contact), **(headers or {})}
+    merged = {
+        "User-Agent": user_agent(contact),
+        "Accept-Encoding": ACCEPT_ENCODING,
+        **(headers or {}),
+    }
     return httpx.AsyncClient(
         timeout=httpx.Timeout(timeout, connect=connect_timeout),
         headers=merged,
@@ -187,12 +194,55 @@ def _set_only(params: QueryParams | None) -> dict[str, str | int] | None:
     return {name: value for name, value in params.items() if value is not None}
 
 
-class ApiClient:
-    """An ``httpx.AsyncClient`` plus the pacer and the typed error mapping."""
+@dataclass(frozen=True)
+class Fetched:
+    """A response read whole: status, final URL (after redirects), headers and decoded body."""
 
-    def __init__(self, client: httpx.AsyncClient, pacer: RateLimitPacer | None = None) -> None:
+    status_code: int
+    url: str
+    headers: httpx.Headers
+    content: bytes
+
+    @property
+    def links(self) -> dict[str | None, dict[str, str]]:
+        """The ``Link`` header by rel, as httpx parses it."""
+        link = self.headers.get("link")
+        return httpx.Response(200, headers={"link": link}).links if link else {}
+
+
+class ApiClient:
+    """An ``httpx.AsyncClient`` plus the pacer, the body limits and the typed error mapping."""
+
+    def __init__(
+        self,
+        client: httpx.AsyncClient,
+        pacer: RateLimitPacer | None = None,
+        limits: BodyLimits | None = None,
+    ) -> None:
         self.http = client
         self.pacer = pacer or RateLimitPacer()
+        self.limits = limits or BodyLimits()
+
+    async def _request(self, method: str, url: str, **kwargs: Any) -> Fetched:
+        host = httpx.URL(url).host
+        await self.pacer.pace(host)
+        try:
+            async with asyncio.timeout(self.limits.max_seconds):
+                async with self.http.stream(method, url, **kwargs) as response:
+                    self.pacer.observe(host, response.headers)
+                    classify(response)
+                    body = await read_capped(response, self.limits)
+                    return Fetched(response.status_code, str(response.url), response.headers, body)
+        except TimeoutError as exc:
+            raise HttpRetryable(
+                url, 0, f"no whole answer in {self.limits.max_seconds:.0f}s"
+            ) from exc
+        except httpx.TimeoutException as exc:
+            raise HttpRetryable(url, 0, f"timeout ({type(exc).__name__})") from exc
+        except httpx.TransportError as exc:
+            raise HttpRetryable(url, 0, f"transport error: {exc!r}") from exc
+        except httpx.HTTPError as exc:  # redirect loops, bad redirect URLs, protocol oddities
+            raise HttpRetryable(url, 0, f"{type(exc).__name__}: {exc}") from exc
 
     async def get(
         self,
@@ -200,19 +250,15 @@ class ApiClient:
         *,
         params: QueryParams | None = None,
         headers: Mapping[str, str] | None = None,
-    ) -> httpx.Response:
+    ) -> Fetched:
         """GET ``url``; the response is 2xx or 304, anything else raises a typed error."""
-        host = httpx.URL(url).host
-        await self.pacer.pace(host)
-        try:
-            response = await self.http.get(url, params=_set_only(params), headers=headers)
-        except httpx.TimeoutException as exc:
-            raise HttpRetryable(url, 0, f"timeout ({type(exc).__name__})") from exc
-        except httpx.TransportError as exc:
-            raise HttpRetryable(url, 0, f"transport error: {exc!r}") from exc
-        self.pacer.observe(host, response.headers)
-        classify(response)
-        return response
+        return await self._request("GET", url, params=_set_only(params), headers=headers)
+
+    async def post_form(
+        self, url: str, data: Mapping[str, str], *, auth: tuple[str, str] | None = None
+    ) -> Fetched:
+        """POST a form (an OAuth token request); errors map exactly as :meth:`get`'s do."""
+        return await self._request("POST", url, data=dict(data), auth=auth)
 
     async def stream_lines(
         self,
@@ -232,12 +278,14 @@ class ApiClient:
             ) as response:
                 self.pacer.observe(host, response.headers)
                 classify(response)
-                async for line in response.aiter_lines():
+                async for line in lines_capped(response, self.limits):
                     yield line
         except httpx.TimeoutException as exc:
             raise HttpRetryable(url, 0, f"stream timeout ({type(exc).__name__})") from exc
         except httpx.TransportError as exc:
             raise HttpRetryable(url, 0, f"stream broken: {exc!r}") from exc
+        except httpx.HTTPError as exc:
+            raise HttpRetryable(url, 0, f"{type(exc).__name__}: {exc}") from exc
 
     async def aclose(self) -> None:
         await self.http.aclose()

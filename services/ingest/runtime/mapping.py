@@ -1,73 +1,40 @@
-"""Helpers every source's mapping uses: HTML to text, clipping to schema limits, safe URLs."""
+"""Helpers every source's mapping uses: the one Mention builder, clipping, URLs, languages.
+
+Contract: :func:`make_mention` is the only way a source builds a Mention. It derives the
+mention id, runs every text field through ``text.normalise_text`` (so the codec never
+meets a lone surrogate, NUL or a bidi override), clips to the schema's limits, keeps a URL
+only when it is an absolute http(s) URI as the schema's ``format: uri`` means it, and
+raises ValueError for what cannot be made valid (a native id with control characters, say):
+the caller's ``map_items`` then dead-letters that one item.
+"""
 
 from __future__ import annotations
 
-import html
+import ipaddress
 import re
 from datetime import UTC, datetime
-from html.parser import HTMLParser
 from typing import Final
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import quote, urljoin, urlsplit
 
 from schemas.ids import mention_id
 from schemas.models import Author, Match, Mention, PlaceHint, Point, Source, SourceKind, Thread
+from services.ingest.runtime.text import html_to_text, normalise_text
+
+__all__ = ["as_id", "clip", "html_to_text", "language", "make_mention", "safe_url", "utc"]
 
 # Limits from schemas/contracts/mention.v1.schema.json: clip rather than dead-letter a long post.
 MAX_TEXT: Final = 40_000
 MAX_TITLE: Final = 2_000
 MAX_URL: Final = 4_000
 MAX_NATIVE_ID: Final = 1_000
-_BLOCK_TAGS: Final = frozenset(
-    {"p", "br", "div", "li", "ul", "ol", "tr", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote"}
-)
-_SKIP_TAGS: Final = frozenset({"script", "style", "head", "title"})
-_SPACES: Final = re.compile(r"[ \t\r\f\v\u00a0]+")
-_TAG: Final = re.compile(r"</?[a-zA-Z][a-zA-Z0-9]*(\s[^>]*)?/?>")
+MAX_SHORT: Final = 300
 _LANG: Final = re.compile(r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
-
-
-class _TextExtractor(HTMLParser):
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.parts: list[str] = []
-        self._skip = 0
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag in _SKIP_TAGS:
-            self._skip += 1
-        elif tag in _BLOCK_TAGS:
-            self.parts.append("\n")
-
-    def handle_endtag(self, tag: str) -> None:
-        if tag in _SKIP_TAGS:
-            self._skip = max(0, self._skip - 1)
-        elif tag in _BLOCK_TAGS:
-            self.parts.append("\n")
-
-    def handle_data(self, data: str) -> None:
-        if not self._skip:
-            self.parts.append(data)
-
-
-def _strip_tags(fragment: str) -> str:
-    parser = _TextExtractor()
-    parser.feed(fragment)
-    parser.close()
-    return "".join(parser.parts)
-
-
-def html_to_text(fragment: str | None) -> str:
-    """Plain text of an HTML fragment: tags dropped, entities decoded, whitespace tidied.
-
-    Block elements become line breaks; runs of spaces collapse; safe on plain text too.
-    """
-    if not fragment:
-        return ""
-    raw = _strip_tags(fragment) if _TAG.search(fragment) else html.unescape(fragment)
-    if _TAG.search(raw):  # double-escaped markup ("&lt;b&gt;") decodes into tags
-        raw = _strip_tags(raw)
-    lines = (_SPACES.sub(" ", line).strip() for line in raw.splitlines())
-    return "\n".join(line for line in lines if line)
+_CONTROL: Final = re.compile(r"[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
+_REG_NAME: Final = re.compile(r"^[A-Za-z0-9._~-]{1,253}$")
+_BAD_PERCENT: Final = re.compile(r"%(?![0-9A-Fa-f]{2})")
+# RFC 3986: what may stand unescaped in a path, a query or a fragment (plus '%' of escapes).
+_PATH_SAFE: Final = "/%:@!$&'()*+,;=-._~"
+_QUERY_SAFE: Final = _PATH_SAFE + "?"
 
 
 def clip(text: str | None, limit: int) -> str | None:
@@ -81,22 +48,59 @@ def clip(text: str | None, limit: int) -> str | None:
     return (cut[:space] if space > 0 else cut) + "…"
 
 
+def _host(hostname: str) -> str | None:
+    """The host as a URI writes it (IDNA for non-ASCII names, brackets for IPv6), or None."""
+    if ":" in hostname:
+        try:
+            return f"[{ipaddress.IPv6Address(hostname).compressed}]"
+        except ValueError:
+            return None
+    if not hostname.isascii():
+        try:
+            hostname = hostname.encode("idna").decode("ascii")
+        except UnicodeError:
+            return None
+    return hostname if _REG_NAME.match(hostname) and ".." not in hostname else None
+
+
+def _escaped(part: str, safe: str) -> str:
+    return quote(_BAD_PERCENT.sub("%25", part), safe=safe)
+
+
 def safe_url(url: str | None, base: str | None = None) -> str | None:
-    """An absolute http(s) URL within the schema's length, resolving relative links; else None."""
-    if not url:
+    """An absolute http(s) URI within the schema's length, else None.
+
+    Relative links resolve against ``base``; characters a URI may not hold unescaped are
+    percent-escaped; user info is dropped; a bad host or port makes the URL unusable.
+    """
+    if not url or not isinstance(url, str):
         return None
-    url = url.strip()
-    if base:
-        url = urljoin(base, url)
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.netloc or len(url) > MAX_URL:
+    url = normalise_text(url).strip()
+    try:
+        if base:
+            url = urljoin(base, url)
+        parts = urlsplit(url)
+        port = parts.port
+        hostname = parts.hostname
+    except ValueError:  # a bad port, an unbalanced IPv6 bracket...
         return None
-    return url
+    if parts.scheme.lower() not in ("http", "https") or not hostname:
+        return None
+    host = _host(hostname)
+    if host is None:
+        return None
+    rebuilt = f"{parts.scheme.lower()}://{host}{'' if port is None else f':{port}'}"
+    rebuilt += _escaped(parts.path, _PATH_SAFE) or ("/" if parts.query or parts.fragment else "")
+    if parts.query:
+        rebuilt += "?" + _escaped(parts.query, _QUERY_SAFE)
+    if parts.fragment:
+        rebuilt += "#" + _escaped(parts.fragment, _QUERY_SAFE)
+    return rebuilt if len(rebuilt) <= MAX_URL else None
 
 
 def language(tag: str | None) -> str | None:
     """A BCP-47-ish tag the schema accepts (``en``, ``en-GB``, ``cy``), or None."""
-    if not tag:
+    if not tag or not isinstance(tag, str):
         return None
     parts = tag.strip().replace("_", "-").split("-")
     candidate = "-".join([parts[0].lower(), *parts[1:]])
@@ -108,6 +112,38 @@ def utc(value: datetime) -> datetime:
     if value.tzinfo is None:
         return value.replace(tzinfo=UTC)
     return value.astimezone(UTC)
+
+
+def as_id(value: object, field: str) -> str:
+    """An id the API sent as a string or a whole number; TypeError for any other shape (a
+    list or an object stringified would make a bogus but valid-looking id)."""
+    if isinstance(value, str) or (isinstance(value, int) and not isinstance(value, bool)):
+        return str(value)
+    raise TypeError(f"{field} is a {type(value).__name__}, not an id")
+
+
+def _short(value: str | None, limit: int = MAX_SHORT) -> str | None:
+    """A short free-text field (handle, place name, thread id) normalised; None when unusable."""
+    if value is None:
+        return None
+    cleaned = normalise_text(str(value)).strip()
+    return cleaned if 0 < len(cleaned) <= limit else None
+
+
+def _author(author: Author | None) -> Author | None:
+    if author is None or author.scheme != "raw":
+        return author  # a pseudonym is hex made here
+    author_id = _short(author.id)
+    if author_id is None:
+        raise ValueError("author id is empty or longer than 300 characters")
+    return Author(id=author_id, scheme="raw", handle=_short(author.handle))
+
+
+def _thread(thread: Thread | None) -> Thread | None:
+    if thread is None:
+        return None
+    parent, root = _short(thread.parent_id, 1000), _short(thread.root_id, 1000)
+    return Thread(parent_id=parent, root_id=root) if parent or root else None
 
 
 def make_mention(
@@ -130,23 +166,31 @@ def make_mention(
 ) -> Mention:
     """A Mention with the id derived from (kind, native_id) and every field within limits.
 
-    Raises ValueError (pydantic) when a field cannot be made valid; the caller turns
-    that into a Reject so it is dead-lettered.
+    Raises ValueError (pydantic's included) when a field cannot be made valid; the
+    caller turns that into a Reject so it is dead-lettered.
     """
-    if not native_id or len(native_id) > MAX_NATIVE_ID:
+    if not isinstance(native_id, str) or not native_id or len(native_id) > MAX_NATIVE_ID:
         raise ValueError(f"native id missing or longer than {MAX_NATIVE_ID} characters")
+    if _CONTROL.search(native_id):
+        raise ValueError("native id holds control characters or lone surrogates")
+    hint = place_hint
+    if hint is not None:
+        name = _short(hint.name)
+        hint = hint.model_copy(update={"name": name}) if name else None
     return Mention(
         mention_id=mention_id(kind, native_id),
         source=Source(kind=kind, instance=instance, native_id=native_id, url=safe_url(url)),
-        text=clip(text, MAX_TEXT) or "",
-        title=clip(title, MAX_TITLE) or None,
+        text=clip(normalise_text(text), MAX_TEXT) or "",
+        title=clip(normalise_text(title), MAX_TITLE) or None if title else None,
         lang=language(lang),
         created_at=utc(created_at),
         edited_at=utc(edited_at) if edited_at else None,
         fetched_at=utc(fetched_at),
-        author=author,
+        author=_author(author),
         geo=geo,
-        place_hint=place_hint,
-        matched_by=matched_by,
-        thread=thread,
+        place_hint=hint,
+        matched_by=tuple(
+            m.model_copy(update={"value": normalise_text(m.value)[:1000]}) for m in matched_by
+        ),
+        thread=_thread(thread),
     )

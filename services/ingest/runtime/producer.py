@@ -10,6 +10,8 @@ only together with the mentions it covers.
 
 from __future__ import annotations
 
+import base64
+import hashlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -21,13 +23,64 @@ from kafka.errors import KafkaError
 
 from common.settings import KafkaSettings
 from schemas.codec import encode
-from schemas.deadletter import dead_letter, dead_letter_headers, dlq_topic, encode_dead_letter
-from schemas.models import Mention
+from schemas.deadletter import (
+    Failure,
+    dead_letter,
+    dead_letter_headers,
+    dlq_topic,
+    encode_dead_letter,
+)
+from schemas.models import DeadLetter, Mention
 from services.ingest.runtime.errors import Retryable
 
 MENTIONS_TOPIC = "mentions.raw.v1"
 CURSORS_TOPIC = "ingest.cursors.v1"
 STAGE = "ingest"
+
+
+MAX_ORIGINAL_BYTES = 256 * 1024
+"""Originals up to this size are kept whole in a dead letter (base64 makes it ~342 kB, well
+under Kafka's 1 MB record default); larger ones leave an excerpt, their size and digest."""
+EXCERPT_BYTES = 4096
+MAX_REASON_CHARS = 4000
+
+
+def _escaped(text: str, limit: int) -> str:
+    """``text`` with anything not valid UTF-8 written as an escape, cut to ``limit`` characters."""
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")[:limit]
+
+
+def _reason(error: BaseException) -> Failure:
+    try:
+        message = str(error)
+    except Exception:  # a hostile __str__: the class name is the reason left
+        message = "(message could not be read)"
+    return Failure(_escaped(type(error).__name__, 200), _escaped(message, MAX_REASON_CHARS))
+
+
+def evidence_letter(
+    raw: bytes, error: BaseException, *, source: str, key: bytes | None = None
+) -> DeadLetter:
+    """A dead letter that always encodes and fits a record: origin and reason escaped and
+    bounded; the original whole when it fits, else an excerpt with the whole one's size and
+    SHA-256."""
+    whole = len(raw) <= MAX_ORIGINAL_BYTES
+    letter = dead_letter(
+        raw if whole else raw[:EXCERPT_BYTES],
+        stage=STAGE,
+        error=_reason(error),
+        key=key if key is not None and len(key) <= 1024 else None,
+        source=_escaped(source, 500),
+    )
+    if whole:
+        return letter
+    return letter.model_copy(
+        update={
+            "original_size": len(raw),
+            "original_sha256": hashlib.sha256(raw).hexdigest(),
+            "excerpt": True,
+        }
+    )
 
 
 class ProduceError(Retryable):
@@ -99,9 +152,12 @@ class MentionProducer:
     def send_dead_letter(
         self, raw: bytes, error: BaseException, *, source: str, key: bytes | None = None
     ) -> None:
-        """Queue a dead letter for ``raw`` (the payload as received) with origin/error headers."""
-        letter = dead_letter(raw, stage=STAGE, error=error, key=key, source=source)
+        """Queue a dead letter for ``raw`` (the payload as received) with origin/error headers;
+        whatever ``raw`` and ``error`` hold, a letter that encodes goes out (see
+        :func:`evidence_letter`)."""
+        letter = evidence_letter(raw, error, source=source, key=key)
         value = encode_dead_letter(letter)
+        key = base64.b64decode(letter.original_key_b64) if letter.original_key_b64 else None
         self._send(self.topics.dead_letters, key, value, dead_letter_headers(letter))
 
     def send_cursor(self, key: str, value: bytes | None) -> None:

@@ -1,12 +1,21 @@
-"""The ingestion loop: follow every stream, write each page atomically, back off, park, stop cleanly.
+"""The ingestion loop: follow every stream, write each page atomically, back off, park, stop.
 
-Order per page, fixed: produce mentions and dead letters → flush → write the
-cursor → commit the transaction. A stream that raises Retryable waits as the
-project retry policy says (server hints honoured) and resumes from its last
-committed cursor; Permanent parks it (reported in /healthz and metrics);
-PayloadError dead-letters the body and tries again next interval.
-``request_stop`` (SIGTERM) stops fetching, lets an in-flight commit finish,
-closes the producer and returns.
+Order per page, fixed: produce mentions and dead letters → flush → write the cursor →
+commit the transaction (``writer.PageWriter``). Per stream:
+
+* a page written marks the stream ``ok`` (``/healthz`` says ``degraded`` while any stream
+  has not succeeded since it last failed);
+* Retryable: wait as the project retry policy says (server hints honoured), resume from the
+  last committed cursor; the spell is logged as one line when it starts and one when it ends;
+* PayloadError, or any failure the source did not classify: the feed-level failure becomes
+  ONE dead letter (not one per poll) and the feed is tried again on its own schedule;
+* Permanent: the stream is parked (reported in /healthz and metrics);
+* a long-lived stream that ends normally is re-entered after ``reconnect_pause_s``, with no
+  growing backoff.
+
+Instances can be attached and detached while running (a reloaded sources file). Intake routes
+are dispatched through one catch-all route, so they come and go with their instance.
+``request_stop`` (SIGTERM) stops fetching and tears down within ``shutdown_grace_s``.
 """
 
 from __future__ import annotations
@@ -15,25 +24,23 @@ import asyncio
 import hashlib
 import logging
 import random
-from collections import OrderedDict
-from collections.abc import Awaitable, Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from contextlib import aclosing, suppress
 
 from aiohttp import web
 
+from common.logsummary import Outage
 from common.retry import RetryPolicy
-from schemas.codec import ContractError
 from schemas.models import Mention
-from services.ingest.runtime.api import Cursor, Page, Reject, Source, Stream
-from services.ingest.runtime.cursors import encode_cursor
+from services.ingest.runtime.api import Page, Reject, Source, Stream
 from services.ingest.runtime.errors import PayloadError, Permanent, Retryable
 from services.ingest.runtime.health import Metrics, health_routes
-from services.ingest.runtime.producer import MentionProducer
+from services.ingest.runtime.producer import MentionProducer, ProduceError
+from services.ingest.runtime.writer import PageWriter
 
 log = logging.getLogger(__name__)
-RECENT_LIMIT = 50_000
 Sleep = Callable[[float], Awaitable[None]]
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
 class IngestService:
@@ -42,29 +49,39 @@ class IngestService:
     def __init__(
         self,
         producer: MentionProducer,
-        cursors: dict[str, Cursor],
+        cursors: dict[str, dict[str, object]],
         *,
         policy: RetryPolicy,
         metrics: Metrics | None = None,
         sleep: Sleep | None = None,
         rand: Callable[[], float] = random.random,
         max_body_bytes: int = 1 << 20,
+        reconnect_pause_s: float = 1.0,
+        shutdown_grace_s: float = 8.0,
     ) -> None:
-        self.producer = producer
-        self.cursors = dict(cursors)
-        self.policy = policy
         self.metrics = metrics or Metrics()
+        self.writer = PageWriter(producer, cursors, self.metrics)
+        self.policy = policy
         self.bound_port: int | None = None
+        self.clean_stop = True
         self._sleep = sleep
         self._rand = rand
         self._max_body = max_body_bytes
+        self._reconnect_pause = reconnect_pause_s
+        self._grace = shutdown_grace_s
         self._stop = asyncio.Event()
-        # One thread owns the (blocking, not thread-safe for transactions) producer.
-        self._executor = ThreadPoolExecutor(1, thread_name_prefix="earshot-producer")
-        # Recently committed (mention_id, edited_at): the same post reached through two
-        # hashtags or servers is produced once per process; edits pass (new edited_at).
-        self._recent: OrderedDict[tuple[str, str | None], None] = OrderedDict()
-        self._last_bad: dict[str, str] = {}
+        self._last_bad: dict[str, bytes] = {}
+        self._sources: dict[str, Source] = {}
+        self._tasks: dict[str, list[asyncio.Task[None]]] = {}
+        self._intake: dict[str, dict[tuple[str, str], Handler]] = {}
+
+    @property
+    def producer(self) -> MentionProducer:
+        return self.writer.producer
+
+    @property
+    def cursors(self) -> dict[str, dict[str, object]]:
+        return self.writer.cursors
 
     def request_stop(self) -> None:
         """Stop fetching; :meth:`run` then finishes in-flight commits and returns."""
@@ -76,56 +93,7 @@ class IngestService:
 
     async def deliver(self, mentions: Sequence[Mention]) -> None:
         """Durably produce ``mentions`` now (for intake routes); raises Retryable on failure."""
-        await self._write(None, Page(mentions=mentions))
-
-    async def _write(self, stream: Stream | None, page: Page) -> int:
-        """Write one page in the producer thread; cancellation waits for the commit to end."""
-        fresh: list[Mention] = []
-        seen: set[tuple[str, str | None]] = set()
-        for m in page.mentions:
-            token = (m.mention_id, m.edited_at.isoformat() if m.edited_at else None)
-            if token not in self._recent and token not in seen:
-                seen.add(token)
-                fresh.append(m)
-        loop = asyncio.get_running_loop()
-        future = loop.run_in_executor(self._executor, self._write_sync, stream, page, fresh)
-        try:
-            produced = await asyncio.shield(future)
-        except asyncio.CancelledError:
-            await future  # never leave a transaction half-done behind a cancelled task
-            raise
-        for token in seen:
-            self._recent[token] = None
-        while len(self._recent) > RECENT_LIMIT:
-            self._recent.popitem(last=False)
-        if stream is not None:
-            labels = (stream.kind, stream.instance, stream.name)
-            self.metrics.fetched.labels(*labels).inc(page.fetched)
-            self.metrics.produced.labels(*labels).inc(produced)
-            self.metrics.dead_lettered.labels(*labels).inc(
-                len(page.rejects) + len(fresh) - produced
-            )
-            if page.cursor is not None:
-                self.cursors[stream.key] = page.cursor
-        return produced
-
-    def _write_sync(self, stream: Stream | None, page: Page, fresh: list[Mention]) -> int:
-        produced = 0
-        label = stream.key if stream is not None else "intake"
-        with self.producer.transaction():
-            for mention in fresh:
-                try:
-                    self.producer.send_mention(mention)
-                    produced += 1
-                except ContractError as exc:
-                    raw = mention.model_dump_json().encode()
-                    key = mention.mention_id.encode()
-                    self.producer.send_dead_letter(raw, exc, source=label, key=key)
-            for reject in page.rejects:
-                self.producer.send_dead_letter(reject.raw, reject.error, source=label)
-            if stream is not None and page.cursor is not None:
-                self.producer.send_cursor(stream.key, encode_cursor(stream.key, page.cursor))
-        return produced
+        await self.writer.write(None, Page(mentions=mentions))
 
     async def _pause(self, seconds: float) -> None:
         if seconds <= 0 or self.stopping:
@@ -136,23 +104,24 @@ class IngestService:
         with suppress(TimeoutError):
             await asyncio.wait_for(self._stop.wait(), timeout=seconds)
 
-    async def _one_pass(self, stream: Stream, progress: list[bool]) -> None:
+    async def _one_pass(self, stream: Stream, progress: list[bool], outage: Outage) -> None:
+        labels = (stream.kind, stream.instance, stream.name)
         async with aclosing(stream.pages(self.cursors.get(stream.key))) as pages:
             async for page in pages:
-                await self._write(stream, page)
+                await self.writer.write(stream, page)
                 progress[0] = True
+                self.metrics.mark(stream.key, labels, "ok")
+                outage.recovered()
                 if self.stopping:
                     return
 
-    async def _dead_letter_body(self, stream: Stream, exc: PayloadError) -> None:
-        # A feed that stays broken would add the same body every poll: dead-letter it once.
-        digest = hashlib.sha256(exc.raw).hexdigest()
+    async def _dead_letter_failure(self, stream: Stream, raw: bytes, exc: BaseException) -> None:
+        # A feed that stays broken would add the same letter every poll: dead-letter it once.
+        digest = hashlib.sha256(raw + f"\x00{type(exc).__name__}".encode()).digest()
         if self._last_bad.get(stream.key) == digest:
-            log.info("%s: same malformed body again, not dead-lettered twice", stream.key)
             return
-        log.warning("%s: dead-lettering malformed payload: %s", stream.key, exc)
         try:
-            await self._write(stream, Page(rejects=[Reject(exc.raw, exc)]))
+            await self.writer.write(stream, Page(rejects=[Reject(raw, exc)]))
             self._last_bad[stream.key] = digest
         except Retryable as produce_exc:
             log.warning("%s: could not dead-letter: %s", stream.key, produce_exc)
@@ -160,17 +129,22 @@ class IngestService:
     async def follow(self, stream: Stream) -> None:
         """Follow one stream until stop or a permanent error (then it is parked)."""
         labels = (stream.kind, stream.instance, stream.name)
+        outage = Outage(log, stream.key)
         attempt = 0
         while not self.stopping:
-            wait = stream.interval_s or 0.0
+            wait = stream.interval_s if stream.interval_s is not None else self._reconnect_pause
             progress = [False]
             try:
-                await self._one_pass(stream, progress)
+                await self._one_pass(stream, progress, outage)
                 attempt = 0
                 self.metrics.mark(stream.key, labels, "ok")
+                outage.recovered()
+                if stream.interval_s is None and not self.stopping:
+                    self.metrics.reconnects.labels(*labels).inc()  # closed normally: not a failure
             except PayloadError as exc:
                 self.metrics.mark(stream.key, labels, "retrying", str(exc))
-                await self._dead_letter_body(stream, exc)
+                outage.failed(str(exc)[:500], kind="unreadable responses")
+                await self._dead_letter_failure(stream, exc.raw, exc)
             except Permanent as exc:
                 log.error("%s: parked on permanent error: %s", stream.key, exc)
                 self.metrics.mark(stream.key, labels, "parked", str(exc))
@@ -182,25 +156,66 @@ class IngestService:
                 attempt += 1
                 self.metrics.retries.labels(*labels).inc()
                 self.metrics.mark(stream.key, labels, "retrying", str(exc))
-                log.warning("%s: retry %d in %.2fs: %s", stream.key, attempt, wait, exc)
-            except Exception as exc:  # a bug in a source must not stop the other streams
-                wait = self.policy.delay(attempt, None, self._rand)
+                if not isinstance(exc, ProduceError):  # the writer summarises Kafka's outage
+                    outage.failed(f"{exc} (next try in {wait:.1f}s)", kind=type(exc).__name__)
+            except Exception as exc:  # a failure no source classified: never stops the others
+                wait = max(wait, self.policy.delay(attempt, None, self._rand))
                 attempt += 1
                 self.metrics.mark(stream.key, labels, "retrying", repr(exc))
-                log.exception("%s: unexpected error, retry in %.2fs", stream.key, wait)
+                if outage.failed(repr(exc)[:500], kind=type(exc).__name__):
+                    log.error("%s: unexpected failure", stream.key, exc_info=exc)
+                await self._dead_letter_failure(stream, b"", exc)
             await self._pause(wait)
         self.metrics.mark(stream.key, labels, "stopped")
 
-    async def run(self, sources: Sequence[Source], host: str = "127.0.0.1", port: int = 0) -> None:
+    async def attach(self, name: str, source: Source) -> None:
+        """Start following ``source``'s streams and serve its intake routes, as instance ``name``."""
+        await self.detach(name)
+        self._sources[name] = source
+        self._intake[name] = {(r.method.upper(), r.path): r.handler for r in source.routes()}
+        self.metrics.intake_routes = sum(len(r) for r in self._intake.values())
+        self._tasks[name] = [
+            asyncio.create_task(self.follow(s), name=s.key) for s in source.streams()
+        ]
+
+    async def detach(self, name: str, *, forget: bool = True) -> None:
+        """Stop instance ``name``'s streams (in-flight commits finish) and drop its routes;
+        ``forget`` also drops their health entries (an instance removed, not a process stop)."""
+        source = self._sources.pop(name, None)
+        self._intake.pop(name, None)
+        self.metrics.intake_routes = sum(len(r) for r in self._intake.values())
+        tasks = self._tasks.pop(name, [])
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        for task in tasks if forget else ():
+            self.metrics.streams.pop(task.get_name(), None)
+        if source is not None:
+            await source.aclose()
+
+    @property
+    def instances(self) -> frozenset[str]:
+        return frozenset(self._sources)
+
+    async def _dispatch(self, request: web.Request) -> web.StreamResponse:
+        for routes in self._intake.values():
+            handler = routes.get((request.method, request.path))
+            if handler is not None:
+                return await handler(request)
+        if any(path == request.path for routes in self._intake.values() for _, path in routes):
+            return web.json_response({"error": "method not allowed"}, status=405)
+        return web.json_response({"error": "not found"}, status=404)
+
+    async def run(
+        self,
+        sources: Mapping[str, Source] | Sequence[Source],
+        host: str = "127.0.0.1",
+        port: int = 0,
+    ) -> None:
         """Serve /healthz, /metrics and intake routes, follow all streams, until stopped."""
         app = web.Application(client_max_size=self._max_body + 1024)
         app.add_routes(health_routes(self.metrics))
-        streams: list[Stream] = []
-        for source in sources:
-            routes = source.routes()
-            self.metrics.intake_routes += len(routes)
-            app.add_routes(routes)
-            streams.extend(source.streams())
+        app.router.add_route("*", "/{path:.*}", self._dispatch)
         runner = web.AppRunner(app, handle_signals=False)
         await runner.setup()
         site = web.TCPSite(runner, host, port)
@@ -208,17 +223,28 @@ class IngestService:
         server = getattr(site, "_server", None)
         sockets = getattr(server, "sockets", None) or []
         self.bound_port = sockets[0].getsockname()[1] if sockets else port
-        log.info("ingest: %d streams, http on %s:%s", len(streams), host, self.bound_port)
-        tasks = [asyncio.create_task(self.follow(s), name=s.key) for s in streams]
+        named = (
+            sources if isinstance(sources, Mapping) else {str(i): s for i, s in enumerate(sources)}
+        )
+        for name, source in named.items():
+            await self.attach(name, source)
+        streams = sum(len(t) for t in self._tasks.values())
+        log.info("ingest: %d streams, http on %s:%s", streams, host, self.bound_port)
         try:
             await self._stop.wait()
         finally:
-            await runner.cleanup()  # stop accepting; in-flight intake requests finish first
-            for task in tasks:
-                task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
-            for source in sources:
-                await source.aclose()
-            loop = asyncio.get_running_loop()
-            await loop.run_in_executor(self._executor, self.producer.close)
-            self._executor.shutdown(wait=True)
+            try:
+                await asyncio.wait_for(self._teardown(runner), timeout=self._grace)
+            except TimeoutError:
+                self.clean_stop = False
+                log.warning(
+                    "stop took longer than %.0fs: leaving with a write in flight (an open "
+                    "transaction is aborted by Kafka; its cursor was not committed)",
+                    self._grace,
+                )
+
+    async def _teardown(self, runner: web.AppRunner) -> None:
+        await runner.cleanup()  # stop accepting; in-flight intake requests finish first
+        for name in list(self._sources):
+            await self.detach(name, forget=False)
+        await self.writer.close()

@@ -31,7 +31,19 @@ class IngestSettings(KafkaSettings):
     retry_cap_s: float = Field(default=300.0, gt=0)
     transactional_id: str | None = None
     """Stable id for the producer's transactions; default derives from prefix + instances."""
-    shutdown_grace_s: float = Field(default=20.0, gt=0)
+    shutdown_grace_s: float = Field(default=8.0, gt=0, le=60)
+    """SIGTERM to exit: in-flight commits get this long (default keeps well inside 10 s)."""
+    reconnect_pause_s: float = Field(default=1.0, ge=0, le=60)
+    """Pause before re-entering a long-lived stream the server closed normally."""
+    sources_poll_s: float = Field(default=5.0, ge=0, le=3600)
+    """How often the sources file is checked for changes (0: only on SIGHUP)."""
+    max_response_bytes: int = Field(default=16 * 1024 * 1024, ge=1024)
+    """Cap on a response's bytes on the wire (before decompression)."""
+    max_decoded_bytes: int = Field(default=32 * 1024 * 1024, ge=1024)
+    """Cap on a response's bytes once decompressed (a gzip bomb stops here)."""
+    max_json_depth: int = Field(default=128, ge=8, le=900)
+    max_response_s: float = Field(default=120.0, gt=0)
+    """A response must arrive whole within this long, however slowly it trickles."""
 
     def instance_names(self) -> frozenset[str] | None:
         """The selected instance names, or None for every configured instance."""

@@ -15,29 +15,32 @@ HMAC-SHA256 of the raw body under the secret in the env var named by
     }
 
 Answers: 202 ``{"mention_id": ...}`` after the producer's transaction committed
-(acks=all); 400 ``{"error", "field"}`` for bad input; 401 bad or missing signature;
-413 body too large; 503 (Retry-After) when Kafka is unavailable — the sender retries
-and, the id being stable, a retry is the same mention.
+(acks=all); 400 ``{"error", "field"}`` for bad input (not JSON, nested deeper than 64,
+a field out of its limits, text or title that is nothing but markup); 401 bad or
+missing signature; 413 body too large (checked while reading, chunked bodies too); 503
+(Retry-After) when Kafka is unavailable — the sender retries and, the id being stable,
+a retry is the same mention. The whole body is read before the signature is checked.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
-import json
 from collections.abc import Sequence
 from typing import Literal
 
 from aiohttp import web
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, SecretStr, ValidationError
+from pydantic import Field, SecretStr, ValidationError
 
-from schemas.models import Match, Mention, PlaceHint, Point, Thread
-from services.ingest.runtime.api import Source, SourceContext, Stream
+from schemas.models import Mention
+from services.ingest.runtime.api import Source, SourceContext, SourceSpec, Stream
+from services.ingest.runtime.body import parse_json
 from services.ingest.runtime.config import ENV_NAME, InstanceConfig
-from services.ingest.runtime.errors import Retryable
-from services.ingest.runtime.mapping import html_to_text, make_mention
+from services.ingest.runtime.errors import PayloadError, Retryable
+from services.ingest.webhook.mapping import MarkupOnly, WebhookPayload, map_payload
 
 SIGNATURE_HEADER = "X-Earshot-Signature"
+MAX_JSON_DEPTH = 64
 
 
 class WebhookConfig(InstanceConfig):
@@ -49,35 +52,6 @@ class WebhookConfig(InstanceConfig):
 
     def required_env(self) -> tuple[str, ...]:
         return ("secret_env",)
-
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-
-class WebhookAuthor(_Strict):
-    id: str = Field(min_length=1, max_length=300)
-    handle: str | None = Field(default=None, max_length=300)
-
-
-class WebhookGeo(_Strict):
-    lat: float = Field(ge=-90, le=90)
-    lon: float = Field(ge=-180, le=180)
-
-
-class WebhookPayload(_Strict):
-    """The documented POST body (see the module docstring)."""
-
-    id: str = Field(min_length=1, max_length=1000)
-    text: str = Field(min_length=1, max_length=40_000)
-    created_at: AwareDatetime
-    title: str | None = Field(default=None, max_length=2000)
-    url: str | None = Field(default=None, pattern=r"^https?://\S+$", max_length=4000)
-    lang: str | None = Field(default=None, pattern=r"^[A-Za-z]{2,3}([-_][A-Za-z0-9]{2,8})*$")
-    author: WebhookAuthor | None = None
-    geo: WebhookGeo | None = None
-    place: str | None = Field(default=None, min_length=1, max_length=300)
-    in_reply_to: str | None = Field(default=None, max_length=1000)
 
 
 def sign(secret: bytes, body: bytes) -> str:
@@ -108,49 +82,36 @@ class WebhookSource(Source):
 
     def to_mention(self, payload: WebhookPayload) -> Mention:
         """The documented payload as a Mention (author pseudonymised by deployment policy)."""
-        author = payload.author
-        return make_mention(
-            kind="webhook",
+        return map_payload(
+            payload,
             instance=self._config.name,
-            native_id=payload.id,
-            text=html_to_text(payload.text) or payload.text,
-            title=html_to_text(payload.title) or None,
-            url=payload.url,
-            lang=payload.lang,
-            created_at=payload.created_at,
             fetched_at=self._ctx.now(),
-            author=self._ctx.pseudonymiser.author("webhook", author.id, author.handle)
-            if author
-            else None,
-            geo=Point(lat=payload.geo.lat, lon=payload.geo.lon) if payload.geo else None,
-            place_hint=PlaceHint(name=payload.place) if payload.place else None,
-            thread=Thread(parent_id=payload.in_reply_to) if payload.in_reply_to else None,
-            matched_by=(Match(kind="webhook", value=self._config.name),),
+            pseudonymiser=self._ctx.pseudonymiser,
         )
 
     async def handle(self, request: web.Request) -> web.Response:
         limit = self._config.max_body_bytes
-        if request.content_length is not None and request.content_length > limit:
-            return _bad(413, f"body larger than {limit} bytes")
-        body = await request.content.read(limit + 1)
-        if len(body) > limit:
+        body = await read_body(request, limit)
+        if body is None:
             return _bad(413, f"body larger than {limit} bytes")
         expected = sign(self._secret.get_secret_value().encode(), body)
-        given = request.headers.get(SIGNATURE_HEADER, "")
-        if not hmac.compare_digest(expected.encode(), given.encode()):
+        given = request.headers.get(SIGNATURE_HEADER, "").encode("utf-8", "replace")
+        if not hmac.compare_digest(expected.encode(), given):
             return _bad(401, f"missing or wrong {SIGNATURE_HEADER}", SIGNATURE_HEADER)
         try:
-            data = json.loads(body)
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-            return _bad(400, f"body is not JSON: {exc}", "$")
+            data = parse_json("webhook body", body, MAX_JSON_DEPTH)
+        except PayloadError as exc:
+            return _bad(400, exc.reason, "$")
         try:
             payload = WebhookPayload.model_validate(data)
             mention = self.to_mention(payload)
         except ValidationError as exc:
             first = exc.errors()[0]
             return _bad(400, first["msg"], ".".join(str(p) for p in first["loc"]) or "$")
-        except ValueError as exc:
-            return _bad(400, str(exc), "$")
+        except MarkupOnly as exc:
+            return _bad(400, str(exc), exc.field)
+        except Exception as exc:  # anything else in the sender's data is still the sender's
+            return _bad(400, f"payload cannot be stored: {exc}"[:500], "$")
         try:
             await self._ctx.deliver([mention])
         except Retryable as exc:
@@ -158,3 +119,19 @@ class WebhookSource(Source):
                 {"error": f"not stored, retry: {exc}"}, status=503, headers={"Retry-After": "5"}
             )
         return web.json_response({"mention_id": mention.mention_id}, status=202)
+
+
+async def read_body(request: web.Request, limit: int) -> bytes | None:
+    """The WHOLE body, however many writes it arrives in, or None once it passes ``limit``
+    (declared or counted: a chunked body has no length to trust)."""
+    if request.content_length is not None and request.content_length > limit:
+        return None
+    body = bytearray()
+    async for chunk in request.content.iter_chunked(64 * 1024):
+        body += chunk
+        if len(body) > limit:
+            return None
+    return bytes(body)
+
+
+SPEC = SourceSpec("webhook", WebhookConfig, WebhookSource)

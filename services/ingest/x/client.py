@@ -14,7 +14,8 @@ from typing import Any, Final
 
 from pydantic import SecretStr
 
-from services.ingest.runtime.errors import PayloadError, parse_json
+from services.ingest.runtime.body import parse_json_async
+from services.ingest.runtime.errors import PayloadError
 from services.ingest.runtime.http import ApiClient, QueryParams
 
 SEARCH_PATH: Final = "/2/tweets/search/recent"
@@ -70,7 +71,7 @@ class XClient:
         url = self.base_url + SEARCH_PATH
         response = await self._api.get(url, params=params, headers=self._headers)
         raw = response.content
-        doc = parse_json(url, raw)
+        doc = await parse_json_async(url, raw, self._api.limits.max_json_depth)
         meta = doc.get("meta") if isinstance(doc, dict) else None
         tweets = doc.get("data", []) if isinstance(doc, dict) else None
         if not isinstance(meta, dict) or not isinstance(tweets, list):

@@ -17,12 +17,13 @@ from pydantic import ValidationError
 
 from common.privacy import Pseudonymiser
 from schemas.models import Match, Mention, PlaceHint, Point, Thread
-from services.ingest.runtime.mapping import make_mention
+from services.ingest.runtime.mapping import as_id, make_mention
 from services.ingest.x.client import Obj
 
 # X's own codes for "no language" (undetermined, media only, hashtags only...).
 NO_LANGUAGE: Final = re.compile(r"^(und|zxx|q[a-z]{2})$")
 COUNTRY: Final = re.compile(r"^[A-Z]{2}$")
+TWEET_ID: Final = re.compile(r"^[0-9]{1,19}$")
 
 
 def point(geo: Any) -> Point | None:
@@ -70,7 +71,9 @@ def map_tweet(
     refs = tweet.get("referenced_tweets") or []
     if any(r.get("type") == "retweeted" for r in refs):
         return None
-    tweet_id = str(tweet["id"])
+    tweet_id = as_id(tweet["id"], "id")
+    if not TWEET_ID.match(tweet_id):  # the id is also the URL's last segment
+        raise ValueError(f"tweet id {tweet_id[:40]!r} is not a tweet id")
     # v2 sends text HTML-escaped (&amp; &lt; &gt;); a long post's full text is in note_tweet.
     text = html.unescape(str((tweet.get("note_tweet") or {}).get("text") or tweet["text"]))
     parent = next((str(r["id"]) for r in refs if r.get("type") == "replied_to"), None)

@@ -10,18 +10,19 @@ repeats a tweet. Retweets are skipped (add ``-is:retweet`` to the query to save 
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
+import re
 from collections.abc import AsyncGenerator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from pydantic import Field, model_validator
 
-from schemas.models import Match, Mention
-from services.ingest.runtime.api import Cursor, Page, Reject, Source, SourceContext, Stream
+from schemas.models import Match
+from services.ingest.runtime.api import Cursor, Page, Source, SourceContext, SourceSpec, Stream
 from services.ingest.runtime.config import InstanceConfig
 from services.ingest.runtime.errors import HttpPermanent
+from services.ingest.runtime.items import map_items
 from services.ingest.x.client import Obj, XClient
 from services.ingest.x.mapping import map_tweet
 
@@ -47,9 +48,15 @@ class XConfig(InstanceConfig):
         return ("token_env",)
 
 
+TWEET_ID = re.compile(r"^[0-9]{1,19}$")
+
+
 def _id(tweet: Any) -> int:
+    """The tweet's id as a number when it is a real one (a 64-bit snowflake), else 0: only such
+    an id may become ``since_id``, so a huge or garbled id can never poison the cursor."""
     raw = tweet.get("id") if isinstance(tweet, dict) else None
-    return int(raw) if isinstance(raw, str | int) and str(raw).isdigit() else 0
+    text = str(raw) if isinstance(raw, str | int) and not isinstance(raw, bool) else ""
+    return int(text) if TWEET_ID.match(text) and int(text) < 2**63 else 0
 
 
 @dataclass
@@ -124,7 +131,7 @@ class RecentSearchStream(Stream):
         return walk
 
     async def pages(self, cursor: Cursor | None) -> AsyncGenerator[Page, None]:
-        since = int((cursor or {}).get("since_id") or 0)
+        since = _id({"id": (cursor or {}).get("since_id")})
         walk = await self._walk_back(since)
         ordered = [walk.found[k] for k in sorted(walk.found)]
         step = self._config.max_results
@@ -139,24 +146,18 @@ class RecentSearchStream(Stream):
     def _page(
         self, tweets: Sequence[Any], places: dict[str, Obj], users: dict[str, Obj], top: int
     ) -> Page:
-        mentions: list[Mention] = []
-        rejects: list[Reject] = []
-        for tweet in tweets:
-            try:
-                mention = map_tweet(
-                    tweet,
-                    places=places,
-                    users=users,
-                    instance=self.instance,
-                    match=self._match,
-                    fetched_at=self._ctx.now(),
-                    pseudonymiser=self._ctx.pseudonymiser,
-                )
-            except (KeyError, TypeError, ValueError, AttributeError) as exc:
-                rejects.append(Reject(json.dumps(tweet, ensure_ascii=False).encode(), exc))
-                continue
-            if mention is not None:
-                mentions.append(mention)
+        mentions, rejects = map_items(
+            tweets,
+            lambda tweet: map_tweet(
+                tweet,
+                places=places,
+                users=users,
+                instance=self.instance,
+                match=self._match,
+                fetched_at=self._ctx.now(),
+                pseudonymiser=self._ctx.pseudonymiser,
+            ),
+        )
         return Page(mentions, rejects, {"since_id": str(top)} if top else None, len(tweets))
 
 
@@ -170,3 +171,6 @@ class XSource(Source):
 
     def streams(self) -> Sequence[Stream]:
         return self._streams
+
+
+SPEC = SourceSpec("x", XConfig, XSource)

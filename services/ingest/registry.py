@@ -1,53 +1,50 @@
-"""The typed registry of source kinds and the sources YAML that instantiates them.
+"""The registry of source kinds and the sources YAML that instantiates them.
 
-Adding a kind = one :class:`SourceSpec` in :data:`REGISTRY` and its config model in
-:data:`AnySourceConfig` (a test checks the two agree).
+It sits ABOVE the runtime and the sources: every kind named in ``schemas.models.SourceKind``
+is the package ``services.ingest.<kind>``, whose ``source.SPEC`` (a :class:`SourceSpec`) says
+which config model and Source class it has. So registering a kind is naming it in
+``SourceKind`` (and the mention schema's enum); nothing here changes. The sources file's
+discriminated union is built from the specs.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+import typing
+from collections.abc import Mapping
+from functools import reduce
+from importlib import import_module
+from operator import or_
 from pathlib import Path
-from typing import Annotated, Any, Final, Generic, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, Final
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from common.yamlconfig import ConfigError, read_yaml
 from schemas.models import SourceKind
-from services.ingest.bluesky.source import BlueskyConfig, BlueskySource
-from services.ingest.mastodon.source import MastodonConfig, MastodonSource
-from services.ingest.reddit.source import RedditConfig, RedditSource
-from services.ingest.rss.source import RssConfig, RssSource
-from services.ingest.runtime.api import Source, SourceContext
+from services.ingest.runtime.api import Source, SourceContext, SourceSpec
 from services.ingest.runtime.config import InstanceConfig
-from services.ingest.webhook.source import WebhookConfig, WebhookSource
-from services.ingest.x.source import XConfig, XSource
-
-C = TypeVar("C", bound=InstanceConfig)
-
-AnySourceConfig = Annotated[
-    RssConfig | MastodonConfig | BlueskyConfig | RedditConfig | XConfig | WebhookConfig,
-    Field(discriminator="kind"),
-]
 
 
-@dataclass(frozen=True)
-class SourceSpec(Generic[C]):
-    """How to configure and build one source kind."""
-
-    config: type[C]
-    factory: Callable[[C, SourceContext], Source]
+def _spec(kind: str) -> SourceSpec[Any]:
+    """The SPEC of ``services.ingest.<kind>``; ImportError/TypeError say what is missing."""
+    spec = getattr(import_module(f"services.ingest.{kind}.source"), "SPEC", None)
+    if not isinstance(spec, SourceSpec) or spec.kind != kind:
+        raise TypeError(
+            f"services.ingest.{kind}.source must define SPEC = SourceSpec({kind!r}, ...)"
+        )
+    return spec
 
 
 REGISTRY: Final[Mapping[SourceKind, SourceSpec[Any]]] = {
-    "rss": SourceSpec(RssConfig, RssSource),
-    "mastodon": SourceSpec(MastodonConfig, MastodonSource),
-    "bluesky": SourceSpec(BlueskyConfig, BlueskySource),
-    "reddit": SourceSpec(RedditConfig, RedditSource),
-    "x": SourceSpec(XConfig, XSource),
-    "webhook": SourceSpec(WebhookConfig, WebhookSource),
+    kind: _spec(kind) for kind in typing.get_args(SourceKind)
 }
+
+if TYPE_CHECKING:
+    AnySourceConfig = InstanceConfig
+else:
+    AnySourceConfig = Annotated[
+        reduce(or_, (spec.config for spec in REGISTRY.values())), Field(discriminator="kind")
+    ]
 
 
 class SourcesFile(BaseModel):

@@ -1,0 +1,1 @@
+"""``earshot communities``: the online communities that talk about each place, their register and digest."""
