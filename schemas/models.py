@@ -100,10 +100,20 @@ class Language(Contract):
     confidence: float = Field(ge=0, le=1)
 
 
+class SentimentProbabilities(Contract):
+    negative: float = Field(ge=0, le=1)
+    neutral: float = Field(ge=0, le=1)
+    positive: float = Field(ge=0, le=1)
+
+
 class Sentiment(Contract):
     label: SentimentLabel
     score: float = Field(ge=0, le=1)
     model: str
+    probabilities: SentimentProbabilities | None = None
+    """Every class's probability; absent from events made before they were kept."""
+    mixed: bool | None = None
+    """Both polarities strongly present; absent from events made before it existed."""
 
 
 PlaceKind = Literal[

@@ -138,7 +138,9 @@ class TopicsClause(Model):
 class SentimentClause(Model):
     labels: tuple[SentimentLabel, ...] = Field(min_length=1)
     min_score: float = Field(default=0.0, ge=0, le=1)
-    """The model's confidence in the label must be at least this."""
+    """Confidence floor: the model's calibrated probability of the label must be at least this."""
+    skip_mixed: bool = False
+    """Do not match posts flagged mixed (praise and complaint in one post)."""
     include_unscored: bool = False
     """Also match mentions the sentiment model skipped (e.g. Welsh text)."""
 

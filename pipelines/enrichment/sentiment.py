@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Protocol
 
 from pipelines.sentiment import default_model_dir
 from pipelines.sentiment.classifier import SentimentClassifier
 from pipelines.settings import PipelineSettings
 from pipelines.steps.enrich import Draft, EnrichmentStep
-from schemas.models import Mention, Sentiment
+from schemas.models import Mention, Sentiment, SentimentLabel, SentimentProbabilities
 
 
 class ScoredLabel(Protocol):
@@ -17,6 +17,10 @@ class ScoredLabel(Protocol):
     def label(self) -> str: ...
     @property
     def score(self) -> float: ...
+    @property
+    def probabilities(self) -> Mapping[SentimentLabel, float]: ...
+    @property
+    def mixed(self) -> bool: ...
 
 
 class SentimentPredictor(Protocol):
@@ -49,6 +53,10 @@ class SentimentStep:
                 label=scored.label,
                 score=round(float(scored.score), 4),
                 model=self._model.model_id,
+                probabilities=SentimentProbabilities(
+                    **{label: round(float(p), 4) for label, p in scored.probabilities.items()}
+                ),
+                mixed=scored.mixed,
             )
 
 

@@ -38,6 +38,14 @@ def main(argv: list[str] | None = None) -> int:
     evaluate.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE")
     where = commands.add_parser("where", help="print the model dir of the current config")
     where.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE")
+    teacher = commands.add_parser("teacher", help="score frozen sentence encoders as teachers")
+    teacher.add_argument("--encoder", type=Path, action="append", default=[], metavar="DIR")
+    teacher.add_argument("--tweets-per-class", type=int, default=1000)
+    teacher.add_argument("--out", type=Path, help="write the results as JSON here")
+    teacher.add_argument(
+        "--soft-labels-out", type=Path, help="write the last encoder's soft labels"
+    )
+    teacher.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE")
     args = parser.parse_args(argv)
 
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s %(message)s")
@@ -59,6 +67,18 @@ def main(argv: list[str] | None = None) -> int:
         from pipelines.sentiment.build import build as run_build  # noqa: PLC0415
 
         run_build(config, force=args.force)
+        return 0
+    if args.command == "teacher":
+        from pipelines.sentiment.teacher import run as run_teacher  # noqa: PLC0415
+        from pipelines.sentiment.train import base_model_dir  # noqa: PLC0415
+
+        run_teacher(
+            args.encoder or [base_model_dir()],
+            args.out,
+            config,
+            args.tweets_per_class,
+            args.soft_labels_out,
+        )
         return 0
     try:
         model_dir = getattr(args, "model_dir", None) or default_model_dir(config)

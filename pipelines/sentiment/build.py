@@ -19,21 +19,35 @@ import transformers
 from onnxruntime.quantization import QuantType, quantize_dynamic
 from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
+from pipelines.sentiment.calibrate import (
+    expected_calibration_error,
+    fit_mixed_threshold,
+    fit_temperature,
+    softmax,
+)
 from pipelines.sentiment.classifier import SentimentClassifier
 from pipelines.sentiment.config import (
     COMPLETE_MARKER,
     DEFAULT_CONFIG,
     HF_SUBDIR,
+    LABEL_IDS,
     LABELS,
     MANIFEST,
     ONNX_INT8,
+    TEACHER_SOFT_LABELS,
     TrainingConfig,
     cache_key,
     model_dir_for,
     model_id_for,
 )
-from pipelines.sentiment.datasets import council_eval, training_set, tweet_holdout
-from pipelines.sentiment.metrics import scores
+from pipelines.sentiment.datasets import (
+    council_dev,
+    council_eval,
+    read_soft_labels,
+    training_set,
+    tweet_holdout,
+)
+from pipelines.sentiment.metrics import scores_by_kind
 from pipelines.sentiment.train import fine_tune
 
 log = logging.getLogger(__name__)
@@ -77,22 +91,56 @@ def export_int8_onnx(hf_dir: Path, target: Path, opset: int) -> None:
     fp32.unlink()
 
 
-def int8_metrics(model_dir: Path, model_id: str, config: TrainingConfig) -> dict[str, Any]:
-    """Quick held-out scores of the int8 model, recorded in the manifest."""
-    classifier = SentimentClassifier.open(
+def calibrate(model_dir: Path, model_id: str, config: TrainingConfig) -> dict[str, Any]:
+    """Fit the temperature and the mixed threshold on the dev split with the int8 model."""
+    classifier = _open_int8(model_dir, model_id, config)
+    dev = council_dev()
+    logits = classifier.predict_logits([e.text for e in dev])
+    gold = [LABEL_IDS[e.label] for e in dev]
+    temperature = fit_temperature(logits, gold)
+    proba = softmax(logits, temperature)
+    return {
+        "temperature": temperature,
+        "mixed_at": fit_mixed_threshold(proba, [e.kind == "mixed" for e in dev]),
+        "fitted_on": "council_dev",
+        "ece_before": expected_calibration_error(softmax(logits), gold),
+        "ece_after": expected_calibration_error(proba, gold),
+    }
+
+
+def _open_int8(
+    model_dir: Path, model_id: str, config: TrainingConfig, temperature: float = 1.0
+) -> SentimentClassifier:
+    return SentimentClassifier.open(
         model_dir / ONNX_INT8,
         model_dir / HF_SUBDIR / "tokenizer.json",
         model_id=model_id,
         max_len=config.inference_max_len,
+        temperature=temperature,
     )
+
+
+def int8_metrics(
+    model_dir: Path, model_id: str, config: TrainingConfig, temperature: float
+) -> dict[str, Any]:
+    """Quick held-out scores of the int8 model, recorded in the manifest (dev split by kind)."""
+    classifier = _open_int8(model_dir, model_id, config, temperature)
     results: dict[str, Any] = {}
     for name, examples in (
         ("tweets_holdout", tweet_holdout(config)),
         ("council_eval", council_eval()),
+        ("council_dev", council_dev()),
     ):
         predicted = [s.label for s in classifier.predict([e.text for e in examples])]
-        result = scores([e.label for e in examples], predicted)
-        results[name] = {k: result[k] for k in ("n", "accuracy", "macro_f1", "f1")}
+        by_kind = scores_by_kind([e.kind for e in examples], [e.label for e in examples], predicted)
+        keep = ("n", "accuracy", "macro_f1", "f1")
+        results[name] = {k: by_kind["all"][k] for k in keep}
+        if name == "council_dev":
+            results[name]["by_kind"] = {
+                kind: {k: result[k] for k in ("n", "accuracy", "macro_f1")}
+                for kind, result in by_kind.items()
+                if kind != "all"
+            }
     return results
 
 
@@ -122,21 +170,28 @@ def build(config: TrainingConfig = DEFAULT_CONFIG, *, force: bool = False) -> Pa
     log.info(
         "training on %d examples: %s", len(examples), dict(Counter(e.source for e in examples))
     )
+    teacher = read_soft_labels(TEACHER_SOFT_LABELS) if config.distil_weight else {}
+    taught = sum(e.text in teacher for e in examples)
+    log.info("teacher soft labels for %d of %d training examples", taught, len(examples))
     train_started = time.monotonic()
-    tokenizer, model = fine_tune(config, examples)
+    tokenizer, model = fine_tune(config, examples, teacher)
     train_seconds = time.monotonic() - train_started
     model.save_pretrained(str(partial / HF_SUBDIR))
     tokenizer.save_pretrained(str(partial / HF_SUBDIR))
     log.info("exporting int8 ONNX")
     export_int8_onnx(partial / HF_SUBDIR, partial / ONNX_INT8, config.onnx_opset)
     model_id = model_id_for(key)
-    metrics = int8_metrics(partial, model_id, config)
+    calibration = calibrate(partial, model_id, config)
+    log.info("calibration on the dev split: %s", calibration)
+    metrics = int8_metrics(partial, model_id, config, calibration["temperature"])
     manifest = {
         "model_id": model_id,
         "hash": key,
         "config": asdict(config),
         "labels": dict(enumerate(LABELS)),
         "training_examples": dict(Counter(f"{e.source}/{e.label}" for e in examples)),
+        "teacher_labelled_examples": taught,
+        "calibration": calibration,
         "metrics_int8": metrics,
         "training_seconds": round(train_seconds, 1),
         "build_seconds": round(time.monotonic() - started, 1),
@@ -149,6 +204,8 @@ def build(config: TrainingConfig = DEFAULT_CONFIG, *, force: bool = False) -> Pa
     print(
         f"sentiment model built in {manifest['build_seconds']:.0f}s: {final}\n"
         f"  council_eval macro-F1 {metrics['council_eval']['macro_f1']}, "
+        f"council_dev macro-F1 {metrics['council_dev']['macro_f1']} "
+        f"(hard kinds {metrics['council_dev']['by_kind']['hard']['macro_f1']}), "
         f"tweets_holdout macro-F1 {metrics['tweets_holdout']['macro_f1']}"
     )
     return final

@@ -6,13 +6,14 @@ import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, cast
+from typing import Any, Final, cast
 
 import numpy as np
 import numpy.typing as npt
 import onnxruntime as ort
 from tokenizers import Tokenizer
 
+from pipelines.sentiment.calibrate import mixed_strength, softmax
 from pipelines.sentiment.config import (
     COMPLETE_MARKER,
     HF_SUBDIR,
@@ -24,20 +25,20 @@ from pipelines.sentiment.config import (
 )
 from pipelines.sentiment.text import normalise
 
+# Models built before calibration existed (recipe 1) have no calibration in their manifest:
+# they run uncalibrated, and flag as mixed only what is close to an even split.
+UNCALIBRATED: Final = {"temperature": 1.0, "mixed_at": 0.25}
+
 
 @dataclass(frozen=True)
 class SentimentScore:
-    """The predicted label, its probability, and every class's probability."""
+    """The predicted label, its calibrated probability, every class's probability, and
+    whether both polarities are strongly present (``mixed``)."""
 
     label: SentimentLabel
     score: float
     probabilities: Mapping[SentimentLabel, float]
-
-
-def softmax(logits: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
-    """Row-wise softmax, stable for large logits."""
-    shifted = np.exp(logits - logits.max(axis=1, keepdims=True))
-    return cast(npt.NDArray[np.float32], shifted / shifted.sum(axis=1, keepdims=True))
+    mixed: bool = False
 
 
 def pad_batch(ids: Sequence[Sequence[int]]) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
@@ -71,11 +72,15 @@ class SentimentClassifier:
         model_id: str,
         *,
         batch_size: int = 16,
+        temperature: float = 1.0,
+        mixed_at: float = UNCALIBRATED["mixed_at"],
     ) -> None:
         self._session = session
         self._tokenizer = tokenizer
         self._model_id = model_id
         self._batch_size = batch_size
+        self._temperature = temperature
+        self._mixed_at = mixed_at
 
     @classmethod
     def load(
@@ -83,6 +88,7 @@ class SentimentClassifier:
     ) -> SentimentClassifier:
         """Open a built model dir: int8 ONNX model and tokenizer (threads=0: onnxruntime chooses)."""
         manifest = read_manifest(model_dir)
+        calibration = manifest.get("calibration", UNCALIBRATED)
         return cls.open(
             model_dir / ONNX_INT8,
             model_dir / HF_SUBDIR / "tokenizer.json",
@@ -90,6 +96,8 @@ class SentimentClassifier:
             max_len=int(manifest["config"]["inference_max_len"]),
             batch_size=batch_size,
             threads=threads,
+            temperature=float(calibration["temperature"]),
+            mixed_at=float(calibration["mixed_at"]),
         )
 
     @classmethod
@@ -102,6 +110,8 @@ class SentimentClassifier:
         max_len: int,
         batch_size: int = 16,
         threads: int = 0,
+        temperature: float = 1.0,
+        mixed_at: float = UNCALIBRATED["mixed_at"],
     ) -> SentimentClassifier:
         """Open an ONNX model and tokenizer.json directly (used while building)."""
         tokenizer = Tokenizer.from_file(str(tokenizer_path))
@@ -117,14 +127,29 @@ class SentimentClassifier:
         session = ort.InferenceSession(
             str(onnx_path), sess_options=options, providers=["CPUExecutionProvider"]
         )
-        return cls(session, tokenizer, model_id, batch_size=batch_size)
+        return cls(
+            session,
+            tokenizer,
+            model_id,
+            batch_size=batch_size,
+            temperature=temperature,
+            mixed_at=mixed_at,
+        )
 
     @property
     def model_id(self) -> str:
         return self._model_id
 
+    @property
+    def temperature(self) -> float:
+        return self._temperature
+
     def predict_proba(self, texts: Sequence[str]) -> npt.NDArray[np.float32]:
-        """Class probabilities (rows in input order, columns in LABELS order)."""
+        """Calibrated class probabilities (rows in input order, columns in LABELS order)."""
+        return softmax(self.predict_logits(texts), self._temperature)
+
+    def predict_logits(self, texts: Sequence[str]) -> npt.NDArray[np.float32]:
+        """Raw logits (rows in input order, columns in LABELS order): what calibration fits."""
         out = np.zeros((len(texts), len(LABELS)), dtype=np.float32)
         if not texts:
             return out
@@ -136,16 +161,20 @@ class SentimentClassifier:
             chunk = order[start : start + self._batch_size]
             input_ids, mask = pad_batch([ids[i] for i in chunk])
             logits = self._session.run(None, {"input_ids": input_ids, "attention_mask": mask})[0]
-            out[chunk] = softmax(np.asarray(logits, dtype=np.float32))
+            out[chunk] = np.asarray(logits, dtype=np.float32)
         return out
 
     def predict(self, texts: Sequence[str]) -> list[SentimentScore]:
         """One SentimentScore per text, in input order."""
-        return [scores_from_row(row) for row in self.predict_proba(texts)]
+        proba = self.predict_proba(texts)
+        mixed = mixed_strength(proba) >= self._mixed_at
+        return [scores_from_row(row, bool(m)) for row, m in zip(proba, mixed, strict=True)]
 
 
-def scores_from_row(row: npt.NDArray[np.float32]) -> SentimentScore:
+def scores_from_row(row: npt.NDArray[np.float32], mixed: bool = False) -> SentimentScore:
     """The SentimentScore for one row of class probabilities."""
     best = int(row.argmax())
     probabilities = {label: round(float(p), 6) for label, p in zip(LABELS, row, strict=True)}
-    return SentimentScore(label=LABELS[best], score=float(row[best]), probabilities=probabilities)
+    return SentimentScore(
+        label=LABELS[best], score=float(row[best]), probabilities=probabilities, mixed=mixed
+    )

@@ -11,8 +11,10 @@ import functools
 import hashlib
 import importlib.util
 import io
+import itertools
 import json
 import random
+import re
 import subprocess
 import sys
 import tarfile
@@ -23,8 +25,10 @@ from pathlib import Path
 from typing import Final
 
 from pipelines.sentiment.config import (
+    COUNCIL_DEV,
     COUNCIL_EVAL,
     COUNCIL_TRAIN,
+    KINDS,
     LABEL_IDS,
     TrainingConfig,
     cache_root,
@@ -46,6 +50,7 @@ class Example:
     text: str
     label: str
     source: str
+    kind: str = "plain"
 
 
 def package_file(package: str, relative: str) -> Path:
@@ -152,7 +157,7 @@ def _member_bytes(archive: tarfile.TarFile, name: str) -> bytes:
 
 
 def read_jsonl(path: Path, source: str) -> list[Example]:
-    """Our labelled posts: one ``{"text", "label"}`` object per line."""
+    """Our labelled posts: one ``{"text", "label", "kind"?}`` object per line (kind: plain)."""
     examples = []
     for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
         if not line.strip():
@@ -160,16 +165,63 @@ def read_jsonl(path: Path, source: str) -> list[Example]:
         row = json.loads(line)
         if row.get("label") not in LABEL_IDS or not str(row.get("text", "")).strip():
             raise DataError(f"{path}:{number}: needs a text and a label in {sorted(LABEL_IDS)}")
-        examples.append(Example(str(row["text"]), str(row["label"]), source))
+        kind = str(row.get("kind", "plain"))
+        if kind not in KINDS:
+            raise DataError(f"{path}:{number}: kind {kind!r} is not one of {list(KINDS)}")
+        examples.append(Example(str(row["text"]), str(row["label"]), source, kind))
     return examples
 
 
+def read_soft_labels(path: Path) -> dict[str, tuple[float, float, float]]:
+    """The teacher's class probabilities by normalised text (``{"text", "source", "p"}`` lines)."""
+    labels: dict[str, tuple[float, float, float]] = {}
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        row = json.loads(line)
+        p = row.get("p")
+        if not isinstance(p, list) or len(p) != len(LABEL_IDS) or abs(sum(p) - 1) > 0.01:
+            raise DataError(f"{path}:{number}: p must be {len(LABEL_IDS)} probabilities")
+        labels[str(row["text"])] = (float(p[0]), float(p[1]), float(p[2]))
+    return labels
+
+
 def council_train() -> list[Example]:
+    """The council-voice posts we wrote for training."""
     return read_jsonl(COUNCIL_TRAIN, "council")
 
 
 def council_eval() -> list[Example]:
+    """The first held-out council posts (unlabelled by kind)."""
     return read_jsonl(COUNCIL_EVAL, "council-eval")
+
+
+def council_dev() -> list[Example]:
+    """Our development split, labelled by hard kind; never trained on."""
+    return read_jsonl(COUNCIL_DEV, "council-dev")
+
+
+_WORD = re.compile(r"[a-z0-9']+")
+
+
+def shingles(text: str) -> frozenset[str]:
+    """Words and word pairs of the normalised text (emoji as words): what near-duplicates share."""
+    words = _WORD.findall(normalise(text).casefold())
+    return frozenset(words) | frozenset(f"{a} {b}" for a, b in itertools.pairwise(words))
+
+
+def near_duplicates(
+    left: Iterable[Example], right: Iterable[Example], threshold: float
+) -> list[tuple[float, str, str]]:
+    """Pairs across the two sets whose shingle Jaccard similarity is at least ``threshold``."""
+    right_sets = [(e.text, shingles(e.text)) for e in right]
+    pairs = []
+    for example in left:
+        mine = shingles(example.text)
+        for text, theirs in right_sets:
+            union = len(mine | theirs)
+            similarity = len(mine & theirs) / union if union else 1.0
+            if similarity >= threshold:
+                pairs.append((round(similarity, 3), example.text, text))
+    return pairs
 
 
 def _sample_per_class(
@@ -192,7 +244,8 @@ def tweet_holdout(config: TrainingConfig) -> list[Example]:
 
 
 def training_set(config: TrainingConfig) -> list[Example]:
-    """Balanced tweet sample + VADER's rated tweets + council posts (repeated), shuffled."""
+    """Balanced tweet sample + VADER's rated tweets + council posts (repeated; hard kinds
+    ``hard_repeat`` times), shuffled."""
     rng = random.Random(config.seed)  # noqa: S311 - sampling, not security
     pool = [
         e for e in crowdflower(config) if not is_holdout(e.text, config.tweets_holdout_per_mille)
@@ -201,7 +254,8 @@ def training_set(config: TrainingConfig) -> list[Example]:
     if config.use_vader_tweets:
         sdist = vader_sdist(config)
         examples += read_vader_tweets(sdist, config.vader_polar_at, config.vader_neutral_within)
-    council = [Example(normalise(e.text), e.label, e.source) for e in council_train()]
-    examples += council * config.council_repeat
+    for e in council_train():
+        repeat = config.council_repeat if e.kind == "plain" else config.hard_repeat
+        examples += [Example(normalise(e.text), e.label, e.source, e.kind)] * repeat
     rng.shuffle(examples)
     return examples

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from pipelines.sentiment.config import LABELS
+from pipelines.sentiment.config import HARD_KINDS, KINDS, LABELS
 
 
 def scores(gold: Sequence[str], predicted: Sequence[str]) -> dict[str, object]:
@@ -21,10 +21,29 @@ def scores(gold: Sequence[str], predicted: Sequence[str]) -> dict[str, object]:
         fn = sum(confusion[label].values()) - tp
         f1[label] = round(2 * tp / (2 * tp + fp + fn), 4) if tp else 0.0
     correct = sum(confusion[label][label] for label in LABELS)
+    # A label neither in the gold nor predicted (a kind with no neutral posts) has no F1.
+    seen = [label for label in LABELS if label in gold or label in predicted]
     return {
         "n": len(gold),
         "accuracy": round(correct / len(gold), 4) if gold else 0.0,
-        "macro_f1": round(sum(f1.values()) / len(LABELS), 4),
+        "macro_f1": round(sum(f1[label] for label in seen) / len(seen), 4) if seen else 0.0,
         "f1": f1,
         "confusion": confusion,
+    }
+
+
+def scores_by_kind(
+    kinds: Sequence[str], gold: Sequence[str], predicted: Sequence[str]
+) -> dict[str, dict[str, object]]:
+    """``scores`` for every kind, for all hard kinds together ("hard") and for everything ("all")."""
+    groups: dict[str, list[int]] = {"all": list(range(len(gold))), "hard": []}
+    groups.update({kind: [] for kind in KINDS})
+    for i, kind in enumerate(kinds):
+        groups.setdefault(kind, []).append(i)
+        if kind in HARD_KINDS:
+            groups["hard"].append(i)
+    return {
+        name: scores([gold[i] for i in rows], [predicted[i] for i in rows])
+        for name, rows in groups.items()
+        if rows
     }

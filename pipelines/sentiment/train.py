@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import random
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -75,15 +75,50 @@ def length_batches(lengths: Sequence[int], batch_size: int, rng: random.Random) 
     return batches
 
 
-def fine_tune(config: TrainingConfig, examples: Sequence[Example]) -> tuple[Any, Any]:
-    """Train on the examples; returns (tokenizer, model in eval mode)."""
+_OTHER_POLARITY: dict[str, str] = {"negative": "positive", "positive": "negative"}
+
+
+def soft_target(
+    example: Example,
+    config: TrainingConfig,
+    teacher: Mapping[str, tuple[float, float, float]] | None = None,
+) -> list[float]:
+    """The training distribution for one example: its label, smoothed; a post of kind mixed
+    also puts ``mixed_other_polarity`` on the opposite polarity, so both show in the output;
+    where the teacher labelled the text, ``distil_weight`` of it is the teacher's belief."""
+    target = _gold_target(example, config)
+    believed = teacher.get(example.text) if teacher else None
+    if believed is None or not config.distil_weight:
+        return target
+    weight = config.distil_weight
+    return [(1 - weight) * g + weight * t for g, t in zip(target, believed, strict=True)]
+
+
+def _gold_target(example: Example, config: TrainingConfig) -> list[float]:
+    spread = config.label_smoothing / len(LABELS)
+    target = [spread] * len(LABELS)
+    target[LABEL_IDS[example.label]] += 1.0 - config.label_smoothing
+    other = _OTHER_POLARITY.get(example.label)
+    if example.kind == "mixed" and other is not None:
+        moved = config.mixed_other_polarity
+        target[LABEL_IDS[example.label]] -= moved
+        target[LABEL_IDS[other]] += moved
+    return target
+
+
+def fine_tune(
+    config: TrainingConfig,
+    examples: Sequence[Example],
+    teacher: Mapping[str, tuple[float, float, float]] | None = None,
+) -> tuple[Any, Any]:
+    """Train on the examples against their soft targets; returns (tokenizer, model in eval mode)."""
     seed_everything(config.seed)
     tokenizer, model = load_base(config)
     encoded = tokenizer(
         [e.text for e in examples], truncation=True, max_length=config.max_len, padding=False
     )
     ids: list[list[int]] = encoded["input_ids"]
-    labels = [LABEL_IDS[e.label] for e in examples]
+    targets = torch.tensor([soft_target(e, config, teacher) for e in examples], dtype=torch.float32)
     rng = random.Random(config.seed)  # noqa: S311 - batch order, not security
     steps_per_epoch = -(-len(ids) // config.batch_size)
     total = steps_per_epoch * config.epochs
@@ -96,9 +131,10 @@ def fine_tune(config: TrainingConfig, examples: Sequence[Example]) -> tuple[Any,
     for epoch in range(config.epochs):
         for batch in length_batches([len(x) for x in ids], config.batch_size, rng):
             input_ids, mask = _pad([ids[i] for i in batch], tokenizer.pad_token_id)
-            target = torch.tensor([labels[i] for i in batch], dtype=torch.long)
-            loss = model(input_ids=input_ids, attention_mask=mask, labels=target).loss
-            loss.backward()
+            logits = model(input_ids=input_ids, attention_mask=mask).logits
+            log_proba = torch.log_softmax(logits, dim=-1)
+            loss = -(targets[batch] * log_proba).sum(dim=-1).mean()
+            loss.backward()  # type: ignore[no-untyped-call]
             torch.nn.utils.clip_grad_norm_(params, 1.0)
             optimizer.step()
             schedule.step()

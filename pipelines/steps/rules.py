@@ -268,6 +268,8 @@ class CompiledRule:
             return Reason(clause="sentiment", detail=f"not scored ({why}); rule accepts that")
         if s.label not in clause.labels or s.score < clause.min_score:
             return None
+        if clause.skip_mixed and s.mixed:
+            return None
         return Reason(
             clause="sentiment", detail=f"{s.label} {s.score:.2f} >= {clause.min_score:.2f}"
         )

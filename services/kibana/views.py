@@ -47,6 +47,7 @@ MENTION_LABELS = {
     "created_at": "Posted",
     "sentiment.label": "Sentiment",
     "sentiment.score": "Sentiment confidence",
+    "sentiment.mixed": "Mixed feelings",
     "locality.council.name": "Council",
     "locality.ward.name": "Ward",
     "topics.id": "Topic",

@@ -32,9 +32,11 @@ def _row(doc: dict[str, Any]) -> list[str]:
     locality = doc.get("locality") or {}
     place = (locality.get("ward") or locality.get("council") or {}).get("name", "")
     label = sentiment.get("label")
+    # A mixed post's label is only its stronger side: say so, so a reader looks at the text.
+    mixed = " mixed" if sentiment.get("mixed") else ""
     return [
         str(doc.get("created_at", ""))[:16].replace("T", " "),
-        f"{label} {sentiment.get('score', 0):.2f}" if label else "unscored",
+        f"{label} {sentiment.get('score', 0):.2f}{mixed}" if label else "unscored",
         place,
         ",".join(t["id"] for t in doc.get("topics") or ()),
         (doc.get("source") or {}).get("kind", ""),

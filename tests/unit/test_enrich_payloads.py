@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from common.dedupe import partition_key
@@ -27,6 +27,7 @@ from schemas.models import (
     Mention,
     PlaceHint,
     Point,
+    SentimentLabel,
 )
 
 NOW = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)
@@ -37,6 +38,10 @@ SETTINGS = PipelineSettings()
 class Score:
     label: str
     score: float
+    probabilities: Mapping[SentimentLabel, float] = field(
+        default_factory=lambda: {"negative": 0.05, "neutral": 0.05, "positive": 0.9}
+    )
+    mixed: bool = False
 
 
 class Model:
@@ -110,6 +115,8 @@ def test_each_payload_gets_its_own_outcome_in_order() -> None:
     assert result.mention_id == enriched.mention_id == good.mention_id
     assert result.enriched_at == NOW
     assert result.sentiment is not None and result.sentiment.label == "positive"
+    assert result.sentiment.probabilities is not None
+    assert result.sentiment.probabilities.positive == 0.9 and result.sentiment.mixed is False
     assert enriched.key == partition_key(result)
     assert enriched.created_at == result.created_at.timestamp()
     assert enriched.version == version_of(result)

@@ -10,6 +10,7 @@ import pytest
 
 from common.routing.config import RoutingConfig
 from common.routing.load import load_routing, taxonomy_topics
+from common.yamlconfig import ConfigError
 from devkit.events import example_enriched
 from pipelines.steps.rules import NEAR_BOUNDARY_NOTE, RuleEngine
 from schemas.codec import decode, encode
@@ -256,6 +257,41 @@ def test_sentiment_label_and_score_threshold(
     assert (
         one(e, mention("Pothole", {"highways": "Pothole"}, sentiment=(label, score))) is not None
     ) is fires
+
+
+def _scored(label: str, score: float, *, mixed: bool | None) -> EnrichedMention:
+    m = mention("Pothole", {"highways": "Pothole"})
+    sentiment = Sentiment(label=label, score=score, model="m", mixed=mixed)  # type: ignore[arg-type]
+    return m.model_copy(update={"sentiment": sentiment})
+
+
+def test_skip_mixed_drops_posts_flagged_mixed_only(tmp_path: Path) -> None:
+    rule = "  - {id: r, department: roads, severity: low, delivery: digest, topics: {any: [highways]}, sentiment: {labels: [negative]%s}}\n"
+    skipping = engine(DEPT + rule % ", skip_mixed: true", tmp_path)
+    keeping = engine(DEPT + rule % "", tmp_path)
+    assert one(skipping, _scored("negative", 0.6, mixed=True)) is None
+    assert one(keeping, _scored("negative", 0.6, mixed=True)) is not None
+    # Not flagged, or scored before the flag existed (None): the rule still fires.
+    assert one(skipping, _scored("negative", 0.6, mixed=False)) is not None
+    assert one(skipping, _scored("negative", 0.6, mixed=None)) is not None
+
+
+def test_confidence_floor_and_skip_mixed_combine(tmp_path: Path) -> None:
+    e = engine(
+        DEPT
+        + "  - {id: r, department: roads, severity: low, delivery: digest, topics: {any: [highways]}, sentiment: {labels: [negative], min_score: 0.8, skip_mixed: true}}\n",
+        tmp_path,
+    )
+    assert one(e, _scored("negative", 0.79, mixed=False)) is None
+    alert = one(e, _scored("negative", 0.85, mixed=False))
+    assert alert is not None
+    assert any(r.clause == "sentiment" and "0.85 >= 0.80" in r.detail for r in alert.reasons)
+
+
+def test_skip_mixed_must_be_a_boolean(tmp_path: Path) -> None:
+    rule = "  - {id: r, department: roads, severity: low, delivery: digest, topics: {any: [highways]}, sentiment: {labels: [negative], skip_mixed: sometimes}}\n"
+    with pytest.raises(ConfigError, match=r"departments\.yaml:\d+: .*skip_mixed"):
+        engine(DEPT + rule, tmp_path)
 
 
 def test_unscored_mentions_only_match_when_the_rule_says_so(tmp_path: Path) -> None:

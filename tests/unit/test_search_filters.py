@@ -135,6 +135,8 @@ def test_table_fits_the_width_and_says_how_many() -> None:
     assert "2026-11-20 08:14" in lines[1] and "negative 0.91" in lines[1] and lines[1].endswith("…")
     assert all(len(line) <= 100 for line in lines)
     assert lines[-1] == "1 of 3 mentions, newest first"
+    mixed = {**doc, "sentiment": {"label": "positive", "score": 0.55, "mixed": True}}
+    assert "positive 0.55 mixed" in render_table({"total": 1, "mentions": [mixed]}, 100)
     stats = render_stats(
         {
             "total": 2,

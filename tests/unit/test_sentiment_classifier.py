@@ -12,9 +12,11 @@ from tokenizers import Tokenizer
 
 from pipelines.sentiment import ModelNotBuiltError, default_model_dir
 from pipelines.sentiment.__main__ import main
+from pipelines.sentiment.calibrate import expected_calibration_error
 from pipelines.sentiment.classifier import SentimentClassifier, pad_batch, read_manifest
-from pipelines.sentiment.config import LABELS
-from pipelines.sentiment.datasets import package_file
+from pipelines.sentiment.config import LABEL_IDS, LABELS
+from pipelines.sentiment.datasets import council_dev, council_eval, package_file
+from pipelines.sentiment.text import normalise
 
 pytestmark = pytest.mark.unit
 
@@ -43,6 +45,179 @@ def classifier() -> SentimentClassifier:
 )
 def test_obvious_cases(classifier: SentimentClassifier, text: str, expected: str) -> None:
     assert classifier.predict([text])[0].label == expected
+
+
+# Our own examples of every hard kind, in neither the training posts nor the dev split.
+HARD_CASES: dict[str, list[tuple[str, str]]] = {
+    "sarcasm": [
+        (
+            "Oh wonderful, the bin lorry skipped Carlton Road yet again. Really feeling valued.",
+            "negative",
+        ),
+        (
+            "Thanks a bunch for the £60 fine while I was unloading my nan's shopping. Lovely stuff.",
+            "negative",
+        ),
+        (
+            "Great planning, shutting the swimming pool for the whole of the summer holidays.",
+            "negative",
+        ),
+        (
+            "Love how the new bus timetable has no bus after 6pm. Very handy for shift workers.",
+            "negative",
+        ),
+        (
+            "Amazing, the council has replaced the broken bench with a sign saying no loitering.",
+            "negative",
+        ),
+        ("Superb timing, resurfacing the ring road in the middle of rush hour.", "negative"),
+        (
+            "So grateful for the 40 minute hold music on the council tax line, real bangers.",
+            "negative",
+        ),
+        (
+            "Brilliant, the new recycling boxes blow down the street every time it's windy.",
+            "negative",
+        ),
+        ("Cheers council, the footpath by the river is now a swamp. Wellies it is.", "negative"),
+        (
+            "What a treat, a fourth letter saying my repair is booked and still no repair.",
+            "negative",
+        ),
+    ],
+    "understatement": [
+        ("The puddle outside the school gates is not ideal when it's ankle deep.", "negative"),
+        (
+            "Bit of a shame nobody has cleared the leaves from the footpath, it's like ice now.",
+            "negative",
+        ),
+        (
+            "Slightly less than thrilled that my recycling was left behind for a third week.",
+            "negative",
+        ),
+        ("Not bad at all, the new changing places toilet in the shopping centre.", "positive"),
+        (
+            "Can't grumble about the council's response to the burst main, sorted by teatime.",
+            "positive",
+        ),
+    ],
+    "emoji": [
+        ("school crossing lights broken again 😤😤", "negative"),
+        ("waited in all day for housing 🙄🙄", "negative"),
+        ("😡 bins tipped over in the road after collection", "negative"),
+        ("new library is gorgeous 😍📚", "positive"),
+        ("🚧 lane closures on the ring road from Monday 🚧", "neutral"),
+    ],
+    "negation": [
+        ("Our garden waste hasn't been missed once since April, brilliant crew.", "positive"),
+        (
+            "Never had any bother with the council's bulky waste bookings, always on time.",
+            "positive",
+        ),
+        ("Still nobody has come to fix the broken railings by the canal.", "negative"),
+        ("No reply from the council after four emails about the blocked gully.", "negative"),
+        ("There will be no market on Saturday because of the parade.", "neutral"),
+    ],
+    "mixed": [
+        (
+            "Rough couple of months with the damp and two cancelled visits, but the team "
+            "finally came, treated the walls and were lovely. Thank you.",
+            "positive",
+        ),
+        (
+            "Nice new benches in the square, pity the bins next to them are never emptied.",
+            "negative",
+        ),
+        (
+            "The tip queue was long but the staff were so helpful with the old wardrobe. "
+            "Good service.",
+            "positive",
+        ),
+        (
+            "Lovely staff at the leisure centre, shame the showers have been cold for a month.",
+            "negative",
+        ),
+    ],
+    "service": [
+        (
+            "Pothole on Long Lane reported Monday and filled by Wednesday. Top job highways.",
+            "positive",
+        ),
+        ("Pothole repairs on Long Lane on Thursday night, expect delays.", "neutral"),
+        ("Fly-tipping on the corner cleared the same morning, thank you council.", "positive"),
+        ("Planning permission for the retail park extension was refused on Tuesday.", "neutral"),
+        ("Road closure on Kings Road this weekend for gas works.", "neutral"),
+        ("Another road closure and not a single diversion sign. Chaos all morning.", "negative"),
+    ],
+}
+
+
+def _misses(classifier: SentimentClassifier, cases: list[tuple[str, str]]) -> list[Any]:
+    predicted = classifier.predict([text for text, _ in cases])
+    return [
+        (t, want, got.label)
+        for (t, want), got in zip(cases, predicted, strict=True)
+        if got.label != want
+    ]
+
+
+def test_hard_kinds_together_meet_the_target(classifier: SentimentClassifier) -> None:
+    """At least 75% of all our hard examples right: the held-out target for hard posts."""
+    cases = [case for kind in HARD_CASES.values() for case in kind]
+    misses = _misses(classifier, cases)
+    assert len(misses) <= len(cases) * 0.25, misses
+
+
+@pytest.mark.parametrize("kind", sorted(HARD_CASES))
+def test_each_hard_kind(classifier: SentimentClassifier, kind: str) -> None:
+    """At least 60% right on every kind. Sarcasm is the weakest (7 of 10 here; the model
+    before issue 15 had 0.45 accuracy on the dev split's sarcasm and 2 of 11 held out)."""
+    cases = HARD_CASES[kind]
+    misses = _misses(classifier, cases)
+    assert len(misses) <= len(cases) * 0.4, misses
+
+
+def test_the_mixed_flag_picks_out_mixed_posts_of_the_dev_split(
+    classifier: SentimentClassifier,
+) -> None:
+    """Posts labelled mixed are flagged at least half the time and at least 2.5 times as often
+    as the rest (the threshold is the one number fitted on this split)."""
+    dev = council_dev()
+    flags = [s.mixed for s in classifier.predict([e.text for e in dev])]
+    mixed = [f for f, e in zip(flags, dev, strict=True) if e.kind == "mixed"]
+    others = [f for f, e in zip(flags, dev, strict=True) if e.kind != "mixed"]
+    mixed_rate, other_rate = sum(mixed) / len(mixed), sum(others) / len(others)
+    assert mixed_rate >= 0.5
+    assert mixed_rate >= 2.5 * other_rate
+
+
+def test_inference_reads_text_through_the_training_normaliser(
+    classifier: SentimentClassifier,
+) -> None:
+    raw = ["bins STILL not done 🤬🤬 >:(", "LOVELY new park 😍 :)"]
+    assert np.allclose(
+        classifier.predict_logits(raw), classifier.predict_logits([normalise(t) for t in raw])
+    )
+
+
+def test_calibrated_scores_on_the_dev_split(classifier: SentimentClassifier) -> None:
+    """Expected calibration error (10 equal-width bins, top label) at most 0.06 on our dev
+    split, where the temperature was fitted, and at most 0.10 on the older council eval set,
+    where it was not; the temperature must actually have been fitted (not 1)."""
+    assert classifier.temperature != 1.0
+    for examples, most in ((council_dev(), 0.06), (council_eval(), 0.10)):
+        proba = classifier.predict_proba([e.text for e in examples])
+        gold = [LABEL_IDS[e.label] for e in examples]
+        assert expected_calibration_error(proba, gold) <= most
+
+
+def test_the_manifest_records_how_the_model_was_calibrated() -> None:
+    manifest = read_manifest(default_model_dir())
+    calibration = manifest["calibration"]
+    assert calibration["fitted_on"] == "council_dev"
+    assert calibration["ece_after"] <= calibration["ece_before"]
+    assert 0.05 <= calibration["mixed_at"] <= 0.5
+    assert set(manifest["metrics_int8"]["council_dev"]["by_kind"]) >= {"hard", "sarcasm", "mixed"}
 
 
 def test_service_words_alone_do_not_make_a_post_negative(classifier: SentimentClassifier) -> None:
