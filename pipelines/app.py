@@ -10,7 +10,8 @@ What runs, in order:
   processes enrich and route them, and runs ``STAGES`` on each batch, in read
   order, acknowledging only once all of it is durable;
 * the spike agent counts the ticks that stage sent and raises spike alerts;
-* the community agents read mentions.enriched.v1 and keep the communities' records;
+* the community book agent applies the deltas the communities stage sent, and timers write
+  the communities' records;
 * timers reload the rules (also on SIGHUP) and forget old dedupe sightings.
 
 To plug in a per-batch observer (it sees every enriched mention, after dedupe,
@@ -73,12 +74,17 @@ def _dlq(topic_name: str, stage: str) -> DeadLetterer:
     return DeadLetterer(topic, stage, DeadLetterLimit(settings.dead_letter_limit, stage))
 
 
+# Agents with their own input register here, after the others; a per-batch observer also
+# gives the hot path a stage (the communities' deltas are one).
+community_deltas = communities.register(app, topics, settings, erased)
+
 STAGES: tuple[Stage, ...] = (
     Reroute(topics.raw, settings.partitions),
     Dedupe(sightings, pipeline.tables.first_seen.changelog_topic, enrichment),
     SkipErased(erased),
     Index(es, settings.index_prefix, _dlq("enriched_dlq", "index")),
     Publish(topics, _dlq("enriched_dlq", "route")),
+    community_deltas,
 )
 
 enrich.register(
@@ -97,8 +103,6 @@ enrich.register(
     ),
 )
 spikes.register(pipeline, rules, _dlq("enriched_dlq", "spikes"))
-# New agents register here, after the others, with the worker's shared pieces.
-communities.register(app, topics, settings, erased)
 
 
 @app.timer(interval=3600.0)  # type: ignore[untyped-decorator]

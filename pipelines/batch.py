@@ -51,11 +51,18 @@ class Batch:
         *,
         headers: Sequence[tuple[str, bytes]] | None = None,
         timestamp: float | None = None,
+        partition: int | None = None,
     ) -> None:
-        """Queue one record (acks=all); :meth:`durable` waits for it."""
+        """Queue one record (acks=all) to ``partition``, or the one its key hashes to;
+        :meth:`durable` waits for it."""
         # The producer directly: Faust's topic.send builds several objects per record.
         sent = await self.app.producer.send(
-            topic.get_topic_name(), key, value, None, timestamp, list(headers) if headers else None
+            topic.get_topic_name(),
+            key,
+            value,
+            partition,
+            timestamp,
+            list(headers) if headers else None,
         )
         self._pending.append(sent)
 

@@ -1,10 +1,11 @@
-"""Community agents: mentions.enriched.v1 → deltas by space → changelogged table → earshot-communities.
+"""Communities: each batch's mentions → deltas by space → changelogged table → earshot-communities.
 
-Two agents, because Faust tables are sharded by the partition of the event being
+Two steps, because Faust tables are sharded by the partition of the event being
 processed: a community's state must live in exactly one partition, so that with
 two workers it is neither split nor clobbered.
 
-* ``communities`` reads enriched mentions in batches, finds each mention's spaces
+* :class:`CommunityDeltas`, a stage of the worker's one pass (no second read of
+  mentions.enriched.v1), finds the spaces of each enriched mention of a batch
   (``pipelines.steps.communities``) and produces **one delta per partition per
   batch** to an internal topic, holding the records of every space of that partition
   (a space's partition is a hash of its key, the same on every worker) — not one
@@ -24,9 +25,9 @@ hourly, lets old records expire so the windows move and memory stays bounded.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -44,7 +45,8 @@ from common.retry import FOREVER, retry_async
 from common.routing.reload import Reloading
 from common.settings import ElasticsearchSettings, KafkaSettings, load_settings
 from common.taxonomy import Taxonomy
-from pipelines.agents.streams import bytes_topic, event_batches
+from pipelines.agents.streams import bytes_topic
+from pipelines.batch import Batch
 from pipelines.deadletters import DeadLetterer
 from pipelines.settings import ROOT, PipelineSettings
 from pipelines.steps.communities import author_hash, deltas_of, encode_delta, read_delta
@@ -66,8 +68,6 @@ class CommunitySettings(KafkaSettings, ElasticsearchSettings):
     community_flush_seconds: float = Field(default=15.0, gt=0)
     community_expire_seconds: float = Field(default=3600.0, gt=0)
     """How often old records expire and every record is rewritten (the windows move)."""
-    community_batch_max: int = Field(default=500, ge=1)
-    community_batch_seconds: float = Field(default=1.0, gt=0)
     pseudonym_secret: SecretStr | None = None
     """Only needed where raw handles are kept: it turns them into the tombstones' pseudonyms."""
 
@@ -215,6 +215,46 @@ class ErasedAuthors:
         return self.hashes
 
 
+class CommunityDeltas:
+    """Stage: a batch's enriched mentions (erased authors left out) as one delta per partition."""
+
+    def __init__(
+        self,
+        deltas: faust.TopicT,
+        erased: ErasedAuthors,
+        dlq: DeadLetterer,
+        *,
+        horizon_s: float,
+        partitions: int,
+        pseudonymiser: Pseudonymiser | None,
+    ) -> None:
+        self._deltas = deltas
+        self._erased = erased
+        self._dlq = dlq
+        self._horizon_s = horizon_s
+        self._partitions = partitions
+        self._pseudonymiser = pseudonymiser
+
+    async def __call__(self, batch: Batch) -> None:
+        await self.add(batch, [(i.event, i.enriched.value) for i in batch.items if not i.erased])
+
+    async def add(self, batch: Batch, mentions: Sequence[tuple[EventT[bytes], bytes]]) -> None:
+        """Queue the deltas of ``mentions`` (event, enriched value) on ``batch``; the tombstone
+        guard must be fresh (the worker's erasure stage refreshes it)."""
+        found = deltas_of(
+            [value for _, value in mentions],
+            now=time.time(),
+            horizon_s=self._horizon_s,
+            erased=self._erased.current(),
+            pseudonymiser=self._pseudonymiser,
+        )
+        for i, exc in found.failed:
+            await self._dlq.send(mentions[i][0], exc, value=mentions[i][1])
+        for p, value in found.messages(self._partitions).items():
+            await batch.produce(self._deltas, str(p).encode(), value, partition=p)
+        self._dlq.limit.succeeded(len(mentions) - len(found.failed))
+
+
 def _declare(app: faust.App, settings: PipelineSettings) -> tuple[faust.TopicT, Any]:
     """The internal delta topic (keyed by space) and the changelogged table of applied deltas."""
     deltas = bytes_topic(
@@ -239,9 +279,9 @@ def _declare(app: faust.App, settings: PipelineSettings) -> tuple[faust.TopicT, 
 
 def register(
     app: faust.App, topics: Topics, settings: PipelineSettings, guard: TombstoneGuard
-) -> None:
-    """Declare the community agents, their table and timers on ``app``; ``guard`` is the
-    worker's one tombstone guard."""
+) -> CommunityDeltas:
+    """Declare the community book agent, its table and timers on ``app``; return the stage
+    that feeds it (``guard`` is the worker's one tombstone guard)."""
     cs = load_settings(CommunitySettings)
     erased = ErasedAuthors(guard)
     secret = cs.pseudonym_secret
@@ -269,31 +309,14 @@ def register(
         "community-book",
         DeadLetterLimit(settings.dead_letter_limit, "community-book"),
     )
-    horizon_s = cs.community_horizon_days * 86_400.0
-
-    @app.agent(topics.enriched, name="communities")
-    async def communities(stream: faust.StreamT[bytes]) -> None:
-        await retry_async(lambda: guard.refresh(force=True), FOREVER)
-        async for events in event_batches(
-            stream, cs.community_batch_max, cs.community_batch_seconds
-        ):
-            await retry_async(guard.refresh, FOREVER)
-            batch = deltas_of(
-                [e.value for e in events],
-                now=time.time(),
-                horizon_s=horizon_s,
-                erased=erased.current(),
-                pseudonymiser=pseudonymiser,
-            )
-            for i, exc in batch.failed:
-                await dlq.send(events[i], exc)
-            pending = [
-                await deltas.send(key=str(p).encode(), value=value, partition=p)
-                for p, value in batch.messages(settings.partitions).items()
-            ]
-            if pending:
-                await asyncio.gather(*pending)
-            dlq.limit.succeeded(len(events) - len(batch.failed))
+    stage = CommunityDeltas(
+        deltas,
+        erased,
+        dlq,
+        horizon_s=cs.community_horizon_days * 86_400.0,
+        partitions=settings.partitions,
+        pseudonymiser=pseudonymiser,
+    )
 
     @app.agent(deltas, name="community-book")
     async def community_book(stream: faust.StreamT[bytes]) -> None:
@@ -332,4 +355,5 @@ def register(
     app.timer(interval=cs.community_flush_seconds)(flush)
     app.timer(interval=cs.community_expire_seconds)(expire)
     app.task(install)
-    del communities, community_book, rebuild, on_revoked
+    del community_book, rebuild, on_revoked
+    return stage

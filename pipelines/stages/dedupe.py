@@ -95,7 +95,10 @@ class Dedupe:
             e = item.enriched
             first, record = self._sightings.sight(e.key, e.mention_id, e.created_at)
             if record is not None:
-                await batch.produce(self._changelog, e.key, record)
+                # The raw record's partition is its key's (Reroute saw to it): no need to hash.
+                await batch.produce(
+                    self._changelog, e.key, record, partition=item.event.message.partition
+                )
             if first:
                 copies.append((slot, first))
         if not copies:

@@ -32,8 +32,10 @@ class Reroute:
 
     def _misplaced(self, item: Item) -> bool:
         key = item.enriched.key
+        if item.event.key == key or not is_dedupe_key(key):
+            return False  # produced under its dedupe key, so in that key's partition already
         message = item.event.message
-        if not is_dedupe_key(key) or partition_of(key, self._partitions) == message.partition:
+        if partition_of(key, self._partitions) == message.partition:
             return False
         if any(name == REROUTED_HEADER for name, _ in _headers(item)):
             # Already rerouted once and still not where its key says: the topic's partition

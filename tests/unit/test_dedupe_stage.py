@@ -60,12 +60,12 @@ class Marker:
 
 @dataclass
 class Producer:
-    sent: list[tuple[str, bytes | None, bytes | None]] = field(default_factory=list)
+    sent: list[tuple[str, bytes | None, bytes | None, int | None]] = field(default_factory=list)
 
     async def send(
-        self, topic: str, key: bytes, value: bytes, *args: object
+        self, topic: str, key: bytes, value: bytes, partition: int | None, *args: object
     ) -> asyncio.Future[None]:
-        self.sent.append((topic, key, value))
+        self.sent.append((topic, key, value, partition))
         done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         done.set_result(None)
         return done
@@ -81,8 +81,18 @@ class Changelog:
         return "changelog"
 
 
+@dataclass(frozen=True)
+class Message:
+    partition: int = 0
+
+
+@dataclass(frozen=True)
+class Event:
+    message: Message = Message()
+
+
 def batch(app: App, *items: Enriched) -> Batch:
-    event = cast(EventT[bytes], object())
+    event = cast(EventT[bytes], Event())
     return Batch(cast(Any, app), [event] * len(items), [Item(event, e) for e in items], NOW, 1)
 
 
@@ -125,9 +135,9 @@ async def test_the_stage_marks_copies_logs_first_sightings_and_asks_the_processe
     values = [item.enriched.value for item in work.items]
     assert values == [b"a", b"z", b"b copy of a", b"c copy of a"]
     assert marker.calls == 1
-    assert app.producer.sent == [
-        ("changelog", KEY, b"a 1000000.0"),
-        ("changelog", b"text:other", b"z 1000000.0"),
+    assert app.producer.sent == [  # to the raw record's partition, which is its key's
+        ("changelog", KEY, b"a 1000000.0", 0),
+        ("changelog", b"text:other", b"z 1000000.0", 0),
     ]
 
 
