@@ -7,6 +7,8 @@ with reasons, and a worker killed mid-stream must leave exactly N documents.
 from __future__ import annotations
 
 import json
+import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -136,25 +138,53 @@ def _where_missing(bootstrap: str, es: Elasticsearch, prefix: str, mentions: lis
     return f"{len(missing)} missing from the index; " + "; ".join(stages)
 
 
+def _produce_paced(bootstrap: str, topic: str, mentions: list[Mention], per_second: float) -> None:
+    """Send the mentions as a steady stream, so a kill can land while it still flows."""
+    producer = KafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=5)
+    try:
+        for m in mentions:
+            producer.send(topic, key=m.mention_id.encode(), value=encode(m))
+            time.sleep(1 / per_second)
+        producer.flush()
+    finally:
+        producer.close()
+
+
 def test_worker_killed_mid_stream_leaves_exactly_n_documents(
     kafka_bootstrap: str, es_url: str, es: Elasticsearch, unique_prefix: str, tmp_path: Path
 ) -> None:
     ensure_topics(kafka_bootstrap, prefix=unique_prefix)
     mentions = corpus.mentions(400)
-    _produce(kafka_bootstrap, f"{unique_prefix}mentions.raw.v1", mentions)
+    head, rest = mentions[:100], mentions[100:]
+    _produce(kafka_bootstrap, f"{unique_prefix}mentions.raw.v1", head)
+    stream = threading.Thread(
+        target=_produce_paced,
+        args=(kafka_bootstrap, f"{unique_prefix}mentions.raw.v1", rest, 25.0),
+        daemon=True,
+    )
     alias = f"{unique_prefix}earshot-mentions"
     worker = Worker(kafka_bootstrap, es_url, unique_prefix, tmp_path)
     worker.start()
     try:
-        seen = wait_for(
+        wait_for(
             lambda: es_count(es, alias),
             lambda n: n >= 40,
             300,
             lambda: f"first docs\n{worker.log_tail()}",
         )
+        stream.start()
+        seen = wait_for(
+            lambda: es_count(es, alias),
+            lambda n: n > len(head),
+            120,
+            lambda: f"streamed docs\n{worker.log_tail()}",
+        )
         worker.kill()
-        assert seen < len(mentions), "the worker finished before it could be killed mid-stream"
+        assert stream.is_alive(), "the stream ended before the worker could be killed mid-stream"
+        assert seen < len(mentions)
         worker.start()
+        stream.join(timeout=120)
+        assert not stream.is_alive(), "the producer did not finish"
         wait_for(
             lambda: es_count(es, alias),
             lambda n: n >= len(mentions),
