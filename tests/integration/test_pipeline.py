@@ -38,15 +38,24 @@ def es(es_url: str) -> Iterator[Elasticsearch]:
 
 
 def _produce(
-    bootstrap: str, topic: str, mentions: list[Mention], poison: tuple[bytes, ...] = ()
+    bootstrap: str,
+    topic: str,
+    mentions: list[Mention],
+    poison: tuple[bytes, ...] = (),
+    per_second: float | None = None,
 ) -> None:
+    """Send the mentions (then the poison); ``per_second`` paces them as a steady stream."""
     producer = KafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=5)
-    for m in mentions:
-        producer.send(topic, key=m.mention_id.encode(), value=encode(m))
-    for i, raw in enumerate(poison):
-        producer.send(topic, key=f"poison-{i}".encode(), value=raw)
-    producer.flush()
-    producer.close()
+    try:
+        for m in mentions:
+            producer.send(topic, key=m.mention_id.encode(), value=encode(m))
+            if per_second:
+                time.sleep(1 / per_second)
+        for i, raw in enumerate(poison):
+            producer.send(topic, key=f"poison-{i}".encode(), value=raw)
+        producer.flush()
+    finally:
+        producer.close()
 
 
 def test_raw_mentions_become_searchable_and_poison_is_dead_lettered(
@@ -138,18 +147,6 @@ def _where_missing(bootstrap: str, es: Elasticsearch, prefix: str, mentions: lis
     return f"{len(missing)} missing from the index; " + "; ".join(stages)
 
 
-def _produce_paced(bootstrap: str, topic: str, mentions: list[Mention], per_second: float) -> None:
-    """Send the mentions as a steady stream, so a kill can land while it still flows."""
-    producer = KafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=5)
-    try:
-        for m in mentions:
-            producer.send(topic, key=m.mention_id.encode(), value=encode(m))
-            time.sleep(1 / per_second)
-        producer.flush()
-    finally:
-        producer.close()
-
-
 def test_worker_killed_mid_stream_leaves_exactly_n_documents(
     kafka_bootstrap: str, es_url: str, es: Elasticsearch, unique_prefix: str, tmp_path: Path
 ) -> None:
@@ -158,8 +155,9 @@ def test_worker_killed_mid_stream_leaves_exactly_n_documents(
     head, rest = mentions[:100], mentions[100:]
     _produce(kafka_bootstrap, f"{unique_prefix}mentions.raw.v1", head)
     stream = threading.Thread(
-        target=_produce_paced,
-        args=(kafka_bootstrap, f"{unique_prefix}mentions.raw.v1", rest, 25.0),
+        target=_produce,
+        args=(kafka_bootstrap, f"{unique_prefix}mentions.raw.v1", rest),
+        kwargs={"per_second": 25.0},
         daemon=True,
     )
     alias = f"{unique_prefix}earshot-mentions"
