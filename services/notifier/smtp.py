@@ -16,7 +16,8 @@ import smtplib
 import ssl
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 
 from common.retry import Permanent, Retryable
 from services.notifier.render import Email
@@ -115,33 +116,31 @@ class SmtpMailer:
 
     def probe(self) -> None:
         """Open (or check) the connection without sending; raise like :meth:`send` would."""
-        with self._lock:
-            try:
-                self._connection()
-            except Exception as exc:
-                self.close(graceful=False)
-                mapped = classify(exc)
-                if mapped is exc:
-                    raise
-                raise mapped from exc
+        with self._lock, self._failures_mapped():
+            self._connection()
             self._used_at = time.monotonic()
 
     def send(self, email: Email) -> Mapping[str, tuple[int, bytes]]:
         """Deliver ``email`` to its recipients; see the module docstring for the contract."""
-        with self._lock:
-            try:
-                conn = self._connection()
-                refused = conn.send_message(
-                    email.message, from_addr=self._s.envelope_from, to_addrs=list(email.recipients)
-                )
-            except Exception as exc:
-                self.close(graceful=False)
-                mapped = classify(exc)
-                if mapped is exc:
-                    raise
-                raise mapped from exc
+        with self._lock, self._failures_mapped():
+            conn = self._connection()
+            refused = conn.send_message(
+                email.message, from_addr=self._s.envelope_from, to_addrs=list(email.recipients)
+            )
             self._used_at = time.monotonic()
             return refused
+
+    @contextmanager
+    def _failures_mapped(self) -> Iterator[None]:
+        """Drop the connection on any failure and raise it as Retryable/Permanent (classify)."""
+        try:
+            yield
+        except Exception as exc:
+            self.close(graceful=False)
+            mapped = classify(exc)
+            if mapped is exc:
+                raise
+            raise mapped from exc
 
     def close(self, graceful: bool = True) -> None:
         """Drop the connection; ``graceful`` says QUIT first (not after a failure: it may hang)."""
