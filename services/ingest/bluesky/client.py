@@ -26,7 +26,6 @@ from websockets.exceptions import (
     WebSocketException,
 )
 
-from services.ingest.runtime.body import parse_json_async
 from services.ingest.runtime.errors import HttpPermanent, HttpRetryable, PayloadError
 from services.ingest.runtime.http import ApiClient, QueryParams
 
@@ -66,9 +65,8 @@ class BlueskyClient:
             "cursor": cursor or None,
         }
         url = self.base_url + SEARCH_PATH
-        response = await self._api.get(url, params=params, headers=self._headers)
+        data, response = await self._api.get_json(url, params=params, headers=self._headers)
         raw = response.content
-        data = await parse_json_async(url, raw, self._api.limits.max_json_depth)
         posts = data.get("posts") if isinstance(data, dict) else None
         if not isinstance(posts, list) or not all(isinstance(p, dict) for p in posts):
             raise PayloadError(url, 'expected {"posts": [post views]}', raw)

@@ -18,7 +18,6 @@ from urllib.parse import parse_qs, quote, urlsplit
 
 from pydantic import SecretStr
 
-from services.ingest.runtime.body import parse_json_async
 from services.ingest.runtime.errors import PayloadError
 from services.ingest.runtime.http import ApiClient, QueryParams
 
@@ -79,9 +78,8 @@ class MastodonClient:
             self._headers["Authorization"] = f"Bearer {token.get_secret_value()}"
 
     async def _list(self, url: str, params: QueryParams, key: str | None) -> StatusPage:
-        response = await self._api.get(url, params=params, headers=self._headers)
+        data, response = await self._api.get_json(url, params=params, headers=self._headers)
         raw = response.content
-        data = await parse_json_async(url, raw, self._api.limits.max_json_depth)
         if key is not None:
             data = data.get(key) if isinstance(data, dict) else None
         if not isinstance(data, list) or not all(isinstance(s, dict) for s in data):

@@ -20,7 +20,13 @@ from typing import Any, Final
 
 import httpx
 
-from services.ingest.runtime.body import ACCEPT_ENCODING, BodyLimits, lines_capped, read_capped
+from services.ingest.runtime.body import (
+    ACCEPT_ENCODING,
+    BodyLimits,
+    lines_capped,
+    parse_json_async,
+    read_capped,
+)
 from services.ingest.runtime.errors import HttpPermanent, HttpRetryable
 
 RETRYABLE_STATUS: Final = frozenset({408, 425, 429})
@@ -253,6 +259,18 @@ class ApiClient:
     ) -> Fetched:
         """GET ``url``; the response is 2xx or 304, anything else raises a typed error."""
         return await self._request("GET", url, params=_set_only(params), headers=headers)
+
+    async def get_json(
+        self,
+        url: str,
+        *,
+        params: QueryParams | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> tuple[Any, Fetched]:
+        """GET ``url`` as :meth:`get` does and parse its JSON off the event loop (depth-capped);
+        returns the parsed document and the response (its raw body is the evidence)."""
+        response = await self.get(url, params=params, headers=headers)
+        return await parse_json_async(url, response.content, self.limits.max_json_depth), response
 
     async def post_form(
         self, url: str, data: Mapping[str, str], *, auth: tuple[str, str] | None = None

@@ -14,7 +14,6 @@ from typing import Any, Final
 
 from pydantic import SecretStr
 
-from services.ingest.runtime.body import parse_json_async
 from services.ingest.runtime.errors import PayloadError
 from services.ingest.runtime.http import ApiClient, QueryParams
 
@@ -69,9 +68,8 @@ class XClient:
             "next_token": next_token or None,
         }
         url = self.base_url + SEARCH_PATH
-        response = await self._api.get(url, params=params, headers=self._headers)
+        doc, response = await self._api.get_json(url, params=params, headers=self._headers)
         raw = response.content
-        doc = await parse_json_async(url, raw, self._api.limits.max_json_depth)
         meta = doc.get("meta") if isinstance(doc, dict) else None
         tweets = doc.get("data", []) if isinstance(doc, dict) else None
         if not isinstance(meta, dict) or not isinstance(tweets, list):
