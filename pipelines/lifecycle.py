@@ -20,6 +20,7 @@ from typing import Any
 import faust
 
 from pipelines.delivery import AtLeastOnceApp
+from pipelines.logtables import OneLineTables
 
 log = logging.getLogger(__name__)
 Closer = Callable[[], Awaitable[None]]
@@ -63,6 +64,11 @@ class Worker(faust.Worker):
     """``faust worker`` that exits within the app's ``shutdown_grace`` of a stop signal."""
 
     _watchdog: threading.Timer | None = None
+
+    def on_setup_root_logger(self, logger: logging.Logger, level: int) -> None:
+        super().on_setup_root_logger(logger, level)
+        for handler in logger.handlers:
+            handler.addFilter(OneLineTables())  # rebalances log one line per table
 
     def _schedule_shutdown(self, signum: signal.Signals) -> None:
         if self._watchdog is None:

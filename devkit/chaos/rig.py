@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from common.dedupe import partition_key
 from common.topics import declarations, ensure_topics
 from devkit.chaos.inbox import Inbox
 from devkit.chaos.observe import IndexWatch
@@ -164,7 +165,8 @@ class Rig:
     def mentions(self, count: int, rate: float, start: int = 0) -> Traffic:
         """Numbered Haringey pothole reports (each one alert, one email) at ``rate`` per second."""
         batch = numbered_mentions(start + count)[start:]
-        items = [Item(m.mention_id, m.mention_id.encode(), encode(m)) for m in batch]
+        # Keyed as ingestion keys them (copies share a partition), so none is re-routed.
+        items = [Item(m.mention_id, partition_key(m), encode(m)) for m in batch]
         t = Traffic(self.kafka, f"{self.prefix}mentions.raw.v1", items, rate)
         self.traffic.append(t)
         t.start()

@@ -25,7 +25,7 @@ from devkit.chaos.rig import Rig, StackControl, lines, severe_lines
 from devkit.chaos.traffic import Item, Traffic
 from devkit.process import Service
 from devkit.replay import mastodon
-from devkit.replay.kit import SECRET, read_committed
+from devkit.replay.kit import SECRET, mention_ids, read_committed
 from devkit.replay.server import ReplayServer
 from devkit.worker import free_port
 from schemas.codec import encode
@@ -247,7 +247,8 @@ def ingestion_killed(rig: Rig, _: StackControl | None) -> dict[str, Any]:
     counts: Counter[bytes] = Counter()
 
     def sample() -> int:
-        keys = [k for k, _, _ in read_committed(rig.kafka, topic) if k is not None]
+        # By mention id: the Kafka key is the dedupe key, which copies share.
+        keys = mention_ids(read_committed(rig.kafka, topic))
         now = time.monotonic()
         for k in keys:
             seen.setdefault(k, now)

@@ -108,6 +108,10 @@ class TombstoneReader:
                 auto_offset_reset="earliest",
                 allow_auto_create_topics=False,
                 client_id="earshot-tombstones",
+                # A refresh runs between batches: while Kafka is away it must give up in
+                # seconds (the guard then uses its recent set), not hold the batch path
+                # for the client's default 30 s after the broker is back.
+                request_timeout_ms=5_000,
             )
         )
         self._consumer: Any = None
