@@ -24,7 +24,7 @@ import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, cast
@@ -149,7 +149,7 @@ def long_texts(n: int) -> list[str]:
 
 
 def cpu_ms_per_text(
-    runs: dict[str, Callable[[list[str]], object]], texts: list[str], rounds: int
+    runs: Mapping[str, Callable[[list[str]], object]], texts: list[str], rounds: int
 ) -> dict[str, list[float]]:
     """CPU ms per text of every path per round, calls of WORKER_BATCH texts, rounds alternating
     in direction."""
