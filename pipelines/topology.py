@@ -89,6 +89,11 @@ def create_app(settings: PipelineSettings) -> Pipeline:
         # A batch's enriched mentions (~2 KB each) go out in a few requests, not one per 16 KB.
         producer_max_batch_size=512 * 1024,
         consumer_auto_offset_reset="earliest",
+        # Faust creates its internal topics (changelogs, spike ticks, community deltas) and
+        # subscribes at once; when the broker's metadata does not list a new topic yet, the
+        # consumer ignores it until its next metadata refresh (aiokafka: 5 minutes), so a
+        # fresh worker's tables and internal agents sat still for minutes. 5 s bounds that.
+        consumer_metadata_max_age_ms=5_000,
         web_port=settings.web_port,
         web_host="127.0.0.1",
         store="memory://",

@@ -192,6 +192,8 @@ class MentionSnapshot(Contract):
     title: str | None = None
     text: str
     created_at: UtcDatetime
+    edited_at: UtcDatetime | None = None
+    """The mention's edit time, when this snapshot is of an edit (the notifier audits edits)."""
     sentiment_label: str | None = None
     sentiment_score: float | None = None
     council: CodedArea | None = None

@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import os
 import uuid
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from elasticsearch import Elasticsearch
+from kafka.admin import KafkaAdminClient
 
 from devkit.stack import ADDRESS_KEYS, parse_env, run_stack
 
@@ -69,6 +71,39 @@ def es(es_url: str) -> Iterator[Elasticsearch]:
 
 
 @pytest.fixture
-def unique_prefix() -> str:
-    """A per-test prefix for topics, consumer groups and indices, so tests never share state."""
-    return f"t{uuid.uuid4().hex[:10]}-"
+def unique_prefix(request: pytest.FixtureRequest) -> Iterator[str]:
+    """A per-test prefix for topics, consumer groups and indices, so tests never share state.
+
+    A test on the real stack leaves nothing behind: its prefix's topics, indices and index
+    templates are deleted afterwards (the local stack keeps its data between runs, and
+    thousands of leftover topics slow every client's metadata refresh).
+    """
+    prefix = f"t{uuid.uuid4().hex[:10]}-"
+    stack = (
+        request.getfixturevalue("local_stack") if "local_stack" in request.fixturenames else None
+    )
+    yield prefix
+    if stack is not None:
+        _drop_prefix(stack, prefix)
+
+
+def _drop_prefix(stack: dict[str, str], prefix: str) -> None:
+    """Delete what a test created under ``prefix``; a failure here is reported, not raised."""
+    try:
+        admin = KafkaAdminClient(
+            bootstrap_servers=stack["EARSHOT_KAFKA_BOOTSTRAP"], client_id="earshot-tests-cleanup"
+        )
+        try:
+            mine = [t for t in admin.list_topics() if t.startswith(prefix)]
+            if mine:
+                admin.delete_topics(mine, timeout_ms=30_000)
+        finally:
+            admin.close()
+        with Elasticsearch(stack["EARSHOT_ES_URL"], request_timeout=60) as client:
+            # Indices by name: the cluster refuses wildcard deletes (destructive_requires_name).
+            names = list(client.indices.get(index=f"{prefix}*", expand_wildcards="all"))
+            for start in range(0, len(names), 50):
+                client.indices.delete(index=",".join(names[start : start + 50]))
+            client.options(ignore_status=404).indices.delete_index_template(name=f"{prefix}*")
+    except Exception as exc:
+        warnings.warn(f"could not drop test prefix {prefix}: {exc}", stacklevel=1)

@@ -317,6 +317,7 @@ def snapshot(m: EnrichedMention) -> MentionSnapshot:
         title=m.title,
         text=m.text[:SNAPSHOT_TEXT_MAX],
         created_at=m.created_at,
+        edited_at=m.edited_at,
         sentiment_label=m.sentiment.label if m.sentiment else None,
         sentiment_score=m.sentiment.score if m.sentiment else None,
         council=m.locality.council,

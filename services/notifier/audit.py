@@ -1,5 +1,9 @@
 """Audit of every email in Elasticsearch (alias ``<prefix>-alerts``), off the sending path.
 
+The documents (no resident text: ids, people's teams, times) are one per sent
+email, one per alert folded into an earlier incident's email (``folded``) and one
+per newer edit of an alert already emailed (``edited``, never emailed again).
+
 Emails do not wait for Elasticsearch: a sent email's audit document is already
 durable in the ledger, and this writer indexes it in the background (``_id`` =
 Message-ID, so a repeat overwrites) with the sink's retry-forever policy, then
@@ -10,14 +14,93 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
 from common.bulk import BulkIndexer, Doc
 from common.elastic import monthly_index
+from schemas.models import Alert
+from services.notifier.digest import Held, copies_in
+from services.notifier.incidents import Match
+from services.notifier.render import Email
 
 log = logging.getLogger(__name__)
+
+
+def audit_doc(
+    email: Email, sent_at: datetime, refused: Mapping[str, Any], held: Sequence[Held]
+) -> dict[str, Any]:
+    """The audit record of one sent email (no resident text: ids, people's teams, times)."""
+    alerts = [h.alert for h in held]
+    folded = sorted(copies_in(held))
+    return {
+        "message_id": email.message_id,
+        "kind": email.kind,
+        "department": email.department,
+        "recipients": list(email.recipients),
+        "refused": sorted(refused),
+        "alert_ids": list(email.alert_ids),
+        "rule_ids": sorted({a.rule_id for a in alerts}),
+        "mention_ids": sorted({a.mention.mention_id for a in alerts if a.mention}),
+        "alert_count": len(email.alert_ids),
+        "held_throttled": sum(h.why == "throttled" for h in held),
+        "held_quiet_hours": sum(h.why == "quiet_hours" for h in held),
+        "subject": email.subject,
+        "sent_at": sent_at.isoformat(),
+    } | ({"folded_alert_ids": folded} if folded else {})
+
+
+def fold_doc(alert: Alert, match: Match, into: str, at: datetime) -> dict[str, Any]:
+    """The audit record of an alert folded into the email ``into`` of an earlier incident."""
+    return _unsent(alert, f"folded.{alert.alert_id}", "folded", at) | {
+        "folded_into": into,
+        "incident_of": match.incident.alert_id,
+        "similarity": round(match.containment, 3),
+        "edited_at": edited_at_of(alert),
+    }
+
+
+def edit_doc(alert: Alert, edited_at: datetime, edit_of: str, at: datetime) -> dict[str, Any]:
+    """The audit record of a newer edit of an alert already emailed as ``edit_of`` (not re-sent).
+
+    Its id is the alert's and the edit time's, so a replay of the same edit overwrites it.
+    """
+    message_id = f"edited.{alert.alert_id}.{int(edited_at.timestamp())}"
+    return _unsent(alert, message_id, "edited", at) | {
+        "edit_of": edit_of,
+        "edited_at": edited_at.isoformat(),
+    }
+
+
+def edited_at(alert: Alert) -> datetime | None:
+    """The edit time of the mention version ``alert`` carries (None: unedited, or a spike)."""
+    return alert.mention.edited_at if alert.mention else None
+
+
+def edited_at_of(alert: Alert) -> str | None:
+    """:func:`edited_at` as stored in audit documents and ledger entries (ISO, or None)."""
+    edited = edited_at(alert)
+    return edited.isoformat() if edited else None
+
+
+def _unsent(alert: Alert, message_id: str, kind: str, at: datetime) -> dict[str, Any]:
+    """The fields of an audit record about one alert that no email carried."""
+    return {
+        "message_id": message_id,
+        "kind": kind,
+        "department": alert.department,
+        "recipients": [],
+        "refused": [],
+        "alert_ids": [alert.alert_id],
+        "rule_ids": [alert.rule_id],
+        "mention_ids": [alert.mention.mention_id] if alert.mention else [],
+        "alert_count": 1,
+        "held_throttled": 0,
+        "held_quiet_hours": 0,
+        "subject": "",
+        "sent_at": at.isoformat(),
+    }
 
 
 class AuditWriter:
@@ -38,7 +121,7 @@ class AuditWriter:
         self.indexed = 0
 
     def submit(self, doc: dict[str, Any]) -> None:
-        """Queue one audit document (from :func:`services.notifier.dispatcher.audit_doc`)."""
+        """Queue one audit document (from :func:`audit_doc`, :func:`fold_doc` or :func:`edit_doc`)."""
         self._queue.put_nowait(doc)
 
     def pending(self) -> int:

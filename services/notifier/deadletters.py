@@ -3,7 +3,8 @@
 Same shape and headers as every other stage (:mod:`schemas.deadletter`). A run
 of consecutive dead letters above the limit means something systemic (a relay
 refusing everything, a bad deploy), so the process stops without acknowledging
-rather than draining alerts.v1 into the DLQ.
+rather than draining alerts.v1 into the DLQ: the count and the exit code are the
+worker's too (:class:`common.deadletters.DeadLetterLimit`).
 """
 
 from __future__ import annotations
@@ -13,10 +14,10 @@ import logging
 
 from kafka import KafkaProducer
 
+from common.deadletters import DeadLetterLimit, DeadLetterLimitReached
 from schemas.deadletter import dead_letter, dead_letter_headers, dlq_topic, encode_dead_letter
 
 log = logging.getLogger(__name__)
-EXIT_DEAD_LETTER_LIMIT = 70
 
 
 class DeadLetters:
@@ -25,9 +26,7 @@ class DeadLetters:
     def __init__(self, producer: KafkaProducer, topic: str, limit: int) -> None:
         self._producer = producer
         self._topic = topic
-        self._limit = limit
-        self._run = 0
-        self.total = 0
+        self._limit = DeadLetterLimit(limit, "notifier")
 
     async def send(
         self, raw: bytes, key: bytes | None, partition: int, offset: int, error: BaseException
@@ -53,8 +52,6 @@ class DeadLetters:
             future.get(timeout=30)
 
         await asyncio.to_thread(produce)
-        self.total += 1
-        self._run += 1
         log.warning(
             "dead-lettered alert at %s[%d]@%d: %s",
             self._topic,
@@ -62,15 +59,17 @@ class DeadLetters:
             offset,
             letter.error_message[:300],
         )
-        if self._run > self._limit:
-            log.critical(
-                "%d consecutive dead letters (limit %d): stopping without acknowledging; "
-                "fix the cause and restart",
-                self._run,
-                self._limit,
-            )
-            raise SystemExit(EXIT_DEAD_LETTER_LIMIT)
+        try:
+            self._limit.failed()
+        except DeadLetterLimitReached as stop:
+            log.critical("%s: stopping without acknowledging; fix the cause and restart", stop)
+            raise
+
+    @property
+    def total(self) -> int:
+        """Dead letters written since the process started."""
+        return self._limit.total
 
     def succeeded(self) -> None:
         """An alert went through: the consecutive run starts again."""
-        self._run = 0
+        self._limit.succeeded()

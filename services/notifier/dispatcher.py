@@ -5,7 +5,9 @@ injected, so throttling and digests are tested with a fake clock and the same
 code runs against a real server. Contract of :meth:`Dispatcher.handle`: when it
 returns True the alert is done (its email was accepted by the SMTP server and
 recorded in the ledger, or it was a duplicate, or a copy of an incident already
-emailed and recorded as folded into it, or it was dead-lettered); when it returns
+emailed and recorded as folded into it, or a newer edit of an alert already
+emailed, audited as ``edited`` and never emailed again, or it was
+dead-lettered); when it returns
 False the alert is held for a digest (or folded into a held incident) and
 :meth:`Dispatcher.held_floor` keeps its offset from being committed until that
 digest is done.
@@ -23,6 +25,7 @@ from typing import Any, Protocol
 from common.retry import Permanent, Retryable, RetryPolicy, retry_async
 from common.routing.config import Department
 from schemas.models import Alert
+from services.notifier.audit import audit_doc, edit_doc, edited_at, edited_at_of, fold_doc
 from services.notifier.digest import Held, HeldWhy, copies_in, render_digest
 from services.notifier.health import Metrics
 from services.notifier.incidents import Incidents, Match
@@ -61,6 +64,14 @@ class Ledger(Protocol):
         """Durably record that ``alert_id`` was a copy of the email ``into`` (raise Retryable)."""
         ...
 
+    def carried(self, alert_id: str) -> tuple[str, datetime | None] | None:
+        """(Message-ID that carried ``alert_id``, edit time of that version), or None if unrecorded."""
+        ...
+
+    def edit(self, alert_id: str, audit: dict[str, Any]) -> None:
+        """Durably record the edit audited by ``audit`` as ``alert_id``'s version (raise Retryable)."""
+        ...
+
     def immediate_sends(self, since: datetime) -> Iterable[tuple[str, datetime]]:
         """(department, sent_at) of immediate emails sent since ``since``."""
         ...
@@ -73,49 +84,10 @@ class Auditor(Protocol):
 DeadLetter = Callable[[Alert, int, int, BaseException], Awaitable[None]]
 
 
-def audit_doc(
-    email: Email, sent_at: datetime, refused: Mapping[str, Any], held: Sequence[Held]
-) -> dict[str, Any]:
-    """The audit record of one sent email (no resident text: ids, people's teams, times)."""
-    alerts = [h.alert for h in held]
-    folded = sorted(copies_in(held))
-    return {
-        "message_id": email.message_id,
-        "kind": email.kind,
-        "department": email.department,
-        "recipients": list(email.recipients),
-        "refused": sorted(refused),
-        "alert_ids": list(email.alert_ids),
-        "rule_ids": sorted({a.rule_id for a in alerts}),
-        "mention_ids": sorted({a.mention.mention_id for a in alerts if a.mention}),
-        "alert_count": len(email.alert_ids),
-        "held_throttled": sum(h.why == "throttled" for h in held),
-        "held_quiet_hours": sum(h.why == "quiet_hours" for h in held),
-        "subject": email.subject,
-        "sent_at": sent_at.isoformat(),
-    } | ({"folded_alert_ids": folded} if folded else {})
-
-
-def fold_doc(alert: Alert, match: Match, into: str, at: datetime) -> dict[str, Any]:
-    """The audit record of an alert folded into the email ``into`` of an earlier incident."""
-    return {
-        "message_id": f"folded.{alert.alert_id}",
-        "kind": "folded",
-        "department": alert.department,
-        "recipients": [],
-        "refused": [],
-        "alert_ids": [alert.alert_id],
-        "rule_ids": [alert.rule_id],
-        "mention_ids": [alert.mention.mention_id] if alert.mention else [],
-        "alert_count": 1,
-        "held_throttled": 0,
-        "held_quiet_hours": 0,
-        "subject": "",
-        "sent_at": at.isoformat(),
-        "folded_into": into,
-        "incident_of": match.incident.alert_id,
-        "similarity": round(match.containment, 3),
-    }
+def newer_edit(alert: Alert, known: datetime | None) -> datetime | None:
+    """``alert``'s edit time when it is an edit newer than the version edited at ``known``."""
+    edited = edited_at(alert)
+    return edited if edited is not None and (known is None or edited > known) else None
 
 
 class Dispatcher:
@@ -166,7 +138,17 @@ class Dispatcher:
                 UnknownDepartment(f"no department {alert.department!r} in the departments file"),
             )
             return True
-        if self._ledger.has(alert.alert_id) or alert.alert_id in self.held.get(dept.id, {}):
+        carried = self._ledger.carried(alert.alert_id)
+        if carried is not None and await self._edited(alert, *carried):
+            return True
+        waiting = self.held.get(dept.id, {}).get(alert.alert_id)
+        if waiting is not None and newer_edit(alert, edited_at(waiting.alert)):
+            # Not emailed yet: the digest carries the newest version (the offset floor stays
+            # the held one's, so a replay from there still brings this edit).
+            self.held[dept.id][alert.alert_id] = replace(waiting, alert=alert)
+            self._metrics.alerts.labels("edited").inc()
+            return True
+        if carried is not None or waiting is not None:
             self._metrics.alerts.labels("duplicate").inc()
             return True
         incident = self.incidents.of(alert)
@@ -215,16 +197,7 @@ class Dispatcher:
             return False
         into = head.message_id
         doc = fold_doc(alert, match, into, self._clock())
-        await retry_async(
-            lambda: asyncio.to_thread(
-                self._ledger.fold, alert.alert_id, head.department, into, doc
-            ),
-            self._policy,
-            sleep=self._sleep,
-            on_retry=lambda n, exc, wait: log.warning(
-                "ledger write failed (%s); retrying in %.1fs", exc, wait
-            ),
-        )
+        await self._durably(lambda: self._ledger.fold(alert.alert_id, head.department, into, doc))
         self._auditor.submit(doc)
         self._metrics.alerts.labels("folded").inc()
         log.info(
@@ -235,6 +208,31 @@ class Dispatcher:
             100 * match.containment,
         )
         return True
+
+    async def _edited(self, alert: Alert, edit_of: str, known: datetime | None) -> bool:
+        """Audit ``alert`` as an edit of the email ``edit_of`` when it is newer than ``known``."""
+        edited = newer_edit(alert, known)
+        if edited is None:
+            return False  # a redelivery, or an older version than the one recorded
+        doc = edit_doc(alert, edited, edit_of, self._clock())
+        await self._durably(lambda: self._ledger.edit(alert.alert_id, doc))
+        self._auditor.submit(doc)
+        self._metrics.alerts.labels("edited").inc()
+        log.info(
+            "alert %s: mention edited at %s, audited (not emailed again)", alert.alert_id, edited
+        )
+        return True
+
+    async def _durably(self, write: Callable[[], None]) -> None:
+        """Run one ledger write in a thread, retrying while the ledger topic is not writable."""
+        await retry_async(
+            lambda: asyncio.to_thread(write),
+            self._policy,
+            sleep=self._sleep,
+            on_retry=lambda n, exc, wait: log.warning(
+                "ledger write failed (%s); retrying in %.1fs", exc, wait
+            ),
+        )
 
     # -- digests ---------------------------------------------------------------------------------
     async def flush_due(self) -> int:
@@ -332,14 +330,7 @@ class Dispatcher:
         sent_at = self._clock()
         doc = audit_doc(email, sent_at, refused, held)
         notes = self._incident_notes(email, held)
-        await retry_async(
-            lambda: asyncio.to_thread(self._ledger.record, email, sent_at, doc, notes),
-            self._policy,
-            sleep=self._sleep,
-            on_retry=lambda n, exc, wait: log.warning(
-                "ledger write failed (%s); retrying in %.1fs", exc, wait
-            ),
-        )
+        await self._durably(lambda: self._ledger.record(email, sent_at, doc, notes))
         self._auditor.submit(doc)
         log.info(
             "sent %s email %s to %s (%d alerts)",
@@ -351,19 +342,21 @@ class Dispatcher:
         return True
 
     def _incident_notes(self, email: Email, held: Sequence[Held]) -> dict[str, dict[str, Any]]:
-        """Per alert of a sent email: the incident it opens (learnt here too), or its incident."""
+        """Per alert of a sent email: the version's edit time, and the incident it opens
+        (learnt here too) or its incident."""
         copies = copies_in(held)
         notes: dict[str, dict[str, Any]] = {}
         for h in held:
             alert_id = h.alert.alert_id
+            notes[alert_id] = {"edited_at": edited_at_of(h.alert)}
             if alert_id in copies:
-                notes[alert_id] = {"incident_of": copies[alert_id]}
+                notes[alert_id]["incident_of"] = copies[alert_id]
                 continue
             incident = self.incidents.of(h.alert)
             if incident is not None:
                 incident = replace(incident, message_id=email.message_id)
                 self.incidents.add(incident)
-                notes[alert_id] = {"incident": incident.to_json()}
+                notes[alert_id]["incident"] = incident.to_json()
         return notes
 
     def _smtp_retry(self, attempt: int, exc: Retryable, wait: float) -> None:

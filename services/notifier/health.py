@@ -56,7 +56,7 @@ class Metrics:
         self.registry = CollectorRegistry()
         self.alerts = Counter(
             "earshot_notifier_alerts",
-            "Alerts handled, by outcome (sent, held, duplicate, dead_lettered)",
+            "Alerts handled, by outcome (sent, held, duplicate, folded, edited, dead_lettered)",
             ["outcome"],
             registry=self.registry,
         )

@@ -7,7 +7,9 @@ Keys and values (JSON):
   incident also carries ``incident`` (its text's sketch, posting time and ward, no
   readable text) so copies after a restart still fold into it; ``kind: folded``
   marks a copy recorded against the email ``message_id`` of its incident
-  (``incident_of``), never emailed itself.
+  (``incident_of``), never emailed itself. ``edited_at`` is the edit time of the
+  mention's version last emailed, folded or audited as an edit (null: the unedited
+  post), so a replayed edit or an older version is not audited twice.
 * ``audit:<message_id>`` → the email's audit document, written with the alert keys
   and deleted (tombstone) once Elasticsearch holds it, so an audit that could not
   be indexed before a crash is indexed at the next start.
@@ -114,6 +116,14 @@ class KafkaLedger:
         """True when an email carrying ``alert_id`` was accepted by the SMTP server."""
         return alert_id in self._sent
 
+    def carried(self, alert_id: str) -> tuple[str, datetime | None] | None:
+        """(Message-ID that carried ``alert_id``, edit time of that version), or None if unrecorded."""
+        entry = self._sent.get(alert_id)
+        if entry is None:
+            return None
+        edited = entry.get("edited_at")
+        return str(entry["message_id"]), datetime.fromisoformat(edited) if edited else None
+
     def record(
         self,
         email: Email,
@@ -144,7 +154,13 @@ class KafkaLedger:
             "message_id": into,
             "incident_of": audit.get("incident_of"),
             "sent_at": audit["sent_at"],
+            "edited_at": audit.get("edited_at"),
         }
+        self._write(str(audit["message_id"]), audit, {alert_id: entry})
+
+    def edit(self, alert_id: str, audit: dict[str, Any]) -> None:
+        """Record the edit audited by ``audit`` as the version ``alert_id`` is at; wait for acks."""
+        entry = {**self._sent[alert_id], "edited_at": audit["edited_at"]}
         self._write(str(audit["message_id"]), audit, {alert_id: entry})
 
     def _write(

@@ -1,10 +1,12 @@
 """Edits end to end: the newest text wins in Elasticsearch, a replay never brings the old text
-back, and the department is emailed once for the mention — original, edit and replay alike.
+back, and the department is emailed once for the mention — original, edit and replay alike —
+while the alert audit records the edit once, against the original's email.
 
 The real worker and notifier run as processes against the real stack and an SMTP
-server on loopback (the helpers of test_alert_flow). The edit changes the text, so
-its dedupe key, and so its partition, may differ from the original's: nothing
-orders the two but their versions (the edit time).
+server on loopback (the helpers of test_alert_flow). The original is emailed first;
+then its edit and a replay of the original race through the worker. The edit
+changes the text, so its dedupe key, and so its partition, may differ from the
+original's: nothing orders the two but their versions (the edit time).
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from common.topics import ensure_topics
 from devkit.waiting import wait_for
 from devkit.worker import Worker
 from schemas.codec import encode
+from schemas.ids import alert_id
 from schemas.models import Mention
 from services.notifier.devmail import MailFolder
 from tests.e2e.test_alert_flow import (
@@ -50,6 +53,14 @@ def stored(es: Elasticsearch, alias: str, mention_id: str) -> dict[str, Any] | N
     return hits[0]["_source"] if hits else None
 
 
+def edited_audits(es: Elasticsearch, alias: str) -> list[dict[str, Any]]:
+    if not es.indices.exists_alias(name=alias):
+        return []
+    es.indices.refresh(index=alias)
+    hits = es.search(index=alias, query={"term": {"kind": "edited"}}, size=10)["hits"]["hits"]
+    return [h["_source"] | {"_id": h["_id"]} for h in hits]
+
+
 def test_an_edit_wins_survives_a_replay_and_is_emailed_once(
     kafka_bootstrap: str,
     es_url: str,
@@ -70,30 +81,39 @@ def test_an_edit_wins_survives_a_replay_and_is_emailed_once(
     # original in their partition, so once it is indexed the replay has been through.
     marker = original.model_copy(update={"mention_id": "f" * 32})
     alias = f"{unique_prefix}earshot-mentions"
+    audit_alias = f"{unique_prefix}earshot-alerts"
     es = Elasticsearch(es_url, request_timeout=60)
     worker = Worker(kafka_bootstrap, es_url, unique_prefix, tmp_path)
     logs = [worker.log_path, tmp_path / "notifier.log"]
     try:
-        produce(kafka_bootstrap, unique_prefix, original, edit)
+        produce(kafka_bootstrap, unique_prefix, original)
         with worker_and_notifier(worker, smtp_port, tmp_path) as processes:
             wait_for_mail(folder, 1, processes, logs)
+            # The edit and a replay of the original race; the marker lands behind the replay.
+            produce(kafka_bootstrap, unique_prefix, original, edit, marker)
             wait_for(
                 lambda: (stored(es, alias, original.mention_id) or {}).get("text"),
                 lambda text: text == edit.text,
                 120,
                 "the edit's text in Elasticsearch",
             )
-            produce(kafka_bootstrap, unique_prefix, original, marker)  # the replay
+            wait_for(
+                lambda: edited_audits(es, audit_alias),
+                lambda docs: len(docs) >= 1,
+                120,
+                "the edit's audit document",
+            )
             wait_for(
                 lambda: stored(es, alias, marker.mention_id),
                 lambda doc: doc is not None,
                 120,
                 "the marker behind the replay",
             )
-            time.sleep(8)  # room for a repeated email to arrive
+            time.sleep(8)  # room for a repeated email (or a second audit) to arrive
             got = messages(folder)
         doc = stored(es, alias, original.mention_id)
         marked = stored(es, alias, marker.mention_id)
+        audits = edited_audits(es, audit_alias)
     finally:
         es.close()
 
@@ -101,3 +121,14 @@ def test_an_edit_wins_survives_a_replay_and_is_emailed_once(
     assert doc["edited_at"] is not None
     assert marked is not None and marked["duplicate_of"] == original.mention_id
     assert [entry["rcpt_tos"] for entry, _ in got] == [["highways.alerts@haringey.example"]]
+    ((_, mail),) = got
+    assert edit.edited_at is not None
+    (audit,) = audits  # one audit of the edit; the replay and the marker added none
+    assert audit["edit_of"] == str(mail["Message-ID"]).strip("<>")
+    assert audit["_id"] == audit["message_id"]
+    alert = alert_id(original.mention_id, "haringey.highways.defects")
+    assert audit["message_id"] == f"edited.{alert}.{int(edit.edited_at.timestamp())}"
+    assert audit["alert_ids"] == [alert]
+    assert audit["edited_at"] == edit.edited_at.isoformat()
+    assert audit["mention_ids"] == [original.mention_id]
+    assert audit["department"] == "haringey-highways" and audit["recipients"] == []

@@ -37,6 +37,15 @@ route_dlq = DeadLetterer(topics.enriched_dlq, "route", DeadLetterLimit(100, "rou
 # This app reads mentions.enriched.v1, so what Publish writes there goes to a topic of its own.
 echo = bytes_topic(app, settings.topic("route-app.enriched-echo"), internal=True, partitions=4)
 publish = Publish(replace(topics, enriched=echo), route_dlq)
+
+
+@app.task  # type: ignore[untyped-decorator]
+async def declare_echo() -> None:
+    """Nothing subscribes to the echo topic, so Faust would never create it (the broker
+    creates no topic by itself); Publish's sends wait until it exists."""
+    await echo.maybe_declare()
+
+
 spikes.register(
     pipeline, rules, DeadLetterer(topics.enriched_dlq, "spikes", DeadLetterLimit(100, "spikes"))
 )

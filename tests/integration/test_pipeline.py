@@ -7,6 +7,8 @@ with reasons, and a worker killed mid-stream must leave exactly N documents.
 from __future__ import annotations
 
 import json
+import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -36,15 +38,24 @@ def es(es_url: str) -> Iterator[Elasticsearch]:
 
 
 def _produce(
-    bootstrap: str, topic: str, mentions: list[Mention], poison: tuple[bytes, ...] = ()
+    bootstrap: str,
+    topic: str,
+    mentions: list[Mention],
+    poison: tuple[bytes, ...] = (),
+    per_second: float | None = None,
 ) -> None:
+    """Send the mentions (then the poison); ``per_second`` paces them as a steady stream."""
     producer = KafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=5)
-    for m in mentions:
-        producer.send(topic, key=m.mention_id.encode(), value=encode(m))
-    for i, raw in enumerate(poison):
-        producer.send(topic, key=f"poison-{i}".encode(), value=raw)
-    producer.flush()
-    producer.close()
+    try:
+        for m in mentions:
+            producer.send(topic, key=m.mention_id.encode(), value=encode(m))
+            if per_second:
+                time.sleep(1 / per_second)
+        for i, raw in enumerate(poison):
+            producer.send(topic, key=f"poison-{i}".encode(), value=raw)
+        producer.flush()
+    finally:
+        producer.close()
 
 
 def test_raw_mentions_become_searchable_and_poison_is_dead_lettered(
@@ -141,20 +152,37 @@ def test_worker_killed_mid_stream_leaves_exactly_n_documents(
 ) -> None:
     ensure_topics(kafka_bootstrap, prefix=unique_prefix)
     mentions = corpus.mentions(400)
-    _produce(kafka_bootstrap, f"{unique_prefix}mentions.raw.v1", mentions)
+    head, rest = mentions[:100], mentions[100:]
+    _produce(kafka_bootstrap, f"{unique_prefix}mentions.raw.v1", head)
+    stream = threading.Thread(
+        target=_produce,
+        args=(kafka_bootstrap, f"{unique_prefix}mentions.raw.v1", rest),
+        kwargs={"per_second": 25.0},
+        daemon=True,
+    )
     alias = f"{unique_prefix}earshot-mentions"
     worker = Worker(kafka_bootstrap, es_url, unique_prefix, tmp_path)
     worker.start()
     try:
-        seen = wait_for(
+        wait_for(
             lambda: es_count(es, alias),
             lambda n: n >= 40,
             300,
             lambda: f"first docs\n{worker.log_tail()}",
         )
+        stream.start()
+        seen = wait_for(
+            lambda: es_count(es, alias),
+            lambda n: n > len(head),
+            120,
+            lambda: f"streamed docs\n{worker.log_tail()}",
+        )
         worker.kill()
-        assert seen < len(mentions), "the worker finished before it could be killed mid-stream"
+        assert stream.is_alive(), "the stream ended before the worker could be killed mid-stream"
+        assert seen < len(mentions)
         worker.start()
+        stream.join(timeout=120)
+        assert not stream.is_alive(), "the producer did not finish"
         wait_for(
             lambda: es_count(es, alias),
             lambda n: n >= len(mentions),

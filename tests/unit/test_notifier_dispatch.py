@@ -68,9 +68,20 @@ class FakeMailer:
 class FakeLedger:
     ids: dict[str, str] = field(default_factory=dict)
     immediate: list[tuple[str, datetime]] = field(default_factory=list)
+    edited: dict[str, str | None] = field(default_factory=dict)
+    """Per alert id, the edit time (ISO) of the version recorded, as the Kafka ledger keeps it."""
 
     def has(self, alert_id: str) -> bool:
         return alert_id in self.ids
+
+    def carried(self, alert_id: str) -> tuple[str, datetime | None] | None:
+        if alert_id not in self.ids:
+            return None
+        edited = self.edited.get(alert_id)
+        return self.ids[alert_id], datetime.fromisoformat(edited) if edited else None
+
+    def edit(self, alert_id: str, audit: dict[str, Any]) -> None:
+        self.edited[alert_id] = audit["edited_at"]
 
     notes: dict[str, Mapping[str, Any]] = field(default_factory=dict)
 
@@ -83,12 +94,14 @@ class FakeLedger:
     ) -> None:
         for a in email.alert_ids:
             self.ids[a] = email.message_id
+            self.edited[a] = notes[a]["edited_at"]
         self.notes.update(notes)
         if email.kind == "immediate":
             self.immediate.append((email.department, sent_at))
 
     def fold(self, alert_id: str, department: str, into: str, audit: dict[str, Any]) -> None:
         self.ids[alert_id] = into
+        self.edited[alert_id] = audit["edited_at"]
 
     def immediate_sends(self, since: datetime) -> Iterable[tuple[str, datetime]]:
         return [(d, at) for d, at in self.immediate if at >= since]

@@ -111,7 +111,7 @@ async def test_a_copy_of_a_held_alert_rides_in_the_same_digest_as_one_item(rig: 
     body = digest.message.get_body(("plain",))
     assert body is not None and "1 more alert was a copy" in body.get_content()
     assert rig.audits[-1]["folded_alert_ids"] == [copy.alert_id]
-    assert rig.ledger.notes[copy.alert_id] == {"incident_of": first.alert_id}
+    assert rig.ledger.notes[copy.alert_id] == {"incident_of": first.alert_id, "edited_at": None}
     assert rig.dispatcher.held_floor() == {}
 
 

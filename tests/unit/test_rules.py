@@ -466,6 +466,19 @@ def test_a_duplicate_gets_the_alert_id_of_the_first_copy(shipped: RuleEngine) ->
     assert any(first.mention_id in n for n in a2.notes)
 
 
+def test_an_edit_keeps_its_alert_id_and_carries_its_edit_time(shipped: RuleEngine) -> None:
+    original = example_enriched()
+    edit = original.model_copy(
+        update={"text": original.text + " EDIT: still there", "edited_at": NOW}
+    )
+    (a1,) = shipped.route(original, NOW)
+    (a2,) = shipped.route(edit, NOW)
+    assert a1.alert_id == a2.alert_id  # the notifier audits it as an edit of the first email
+    assert a1.mention is not None and a1.mention.edited_at is None
+    assert a2.mention is not None and a2.mention.edited_at == NOW
+    assert decode(encode(a2), Alert) == a2  # valid against alert.v1
+
+
 def test_nothing_matches_an_unrelated_post(shipped: RuleEngine) -> None:
     assert shipped.route(mention("Lovely sunset over Alexandra Palace tonight", {}), NOW) == ()
 
