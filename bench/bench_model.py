@@ -158,7 +158,7 @@ def cpu_ms_per_text(
         run(texts[:64])
     cpu: dict[str, list[float]] = {name: [] for name in runs}
     for round_number in range(rounds):
-        names = list(runs) if round_number % 2 == 0 else list(reversed(runs))
+        names = list(runs) if round_number % 2 == 0 else list(reversed(list(runs)))
         for name in names:
             started = time.process_time()
             for call in calls:
