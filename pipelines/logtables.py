@@ -56,5 +56,5 @@ class OneLineTables(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()
         if "\n+" in message:
-            record.msg, record.args = one_line(message), None
+            record.msg, record.args = one_line(message), ()
         return True

@@ -7,7 +7,7 @@ cd "$root"
 py="$root/.venv/bin/python"
 mkdir -p bench/results
 bash deploy/local/stack.sh up >/dev/null
-for name in sentiment locality ingest pipeline erasure communities; do
+for name in sentiment locality ingest pipeline erasure communities incidents; do
   script="bench/bench_${name}.py"
   [[ -f "$script" ]] || continue
   echo "== $script"

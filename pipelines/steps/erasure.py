@@ -117,7 +117,17 @@ class TombstoneReader:
         self._consumer: Any = None
 
     def catch_up(self, timeout_s: float = 30.0) -> int:
-        """Apply every record up to the topic's current end; returns how many were read."""
+        """Apply every record up to the topic's current end; returns how many were read.
+
+        On any failure the consumer is dropped, so the next call connects afresh (a consumer
+        that lived through a broker restart kept timing out for ~20 s after it was back)."""
+        try:
+            return self._catch_up(timeout_s)
+        except Exception:
+            self.close()
+            raise
+
+    def _catch_up(self, timeout_s: float) -> int:
         if self._consumer is None:
             consumer = self._factory()
             partitions = consumer.partitions_for_topic(self.topic)

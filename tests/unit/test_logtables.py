@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import logging
 
+from mode.utils.logging import ExtensionFormatter
+
 from pipelines.logtables import OneLineTables, one_line
 
 ASSIGNED = """Setting newly assigned partitions
@@ -46,5 +48,7 @@ def test_the_filter_rewrites_only_records_with_a_table() -> None:
     record = logging.LogRecord("faust.worker", logging.INFO, __file__, 1, "%s", (ASSIGNED,), None)
     assert tables.filter(record)
     assert record.getMessage() == one_line(ASSIGNED)
+    # Faust's worker formats through mode's formatter, which wraps non-tuple args.
+    assert ExtensionFormatter(fmt="%(message)s").format(record) == one_line(ASSIGNED)
     plain = logging.LogRecord("faust", logging.INFO, __file__, 1, "ready in %ds", (3,), None)
     assert tables.filter(plain) and plain.getMessage() == "ready in 3s"

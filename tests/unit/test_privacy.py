@@ -142,6 +142,29 @@ def test_reader_catches_up_incrementally() -> None:
     assert reader.catch_up() == 0
 
 
+def test_a_failed_catch_up_drops_its_consumer_and_the_next_one_connects_afresh() -> None:
+    records = [Record(b"p1:aa", b"{}")]
+    made: list[FakeConsumer] = []
+
+    def factory() -> FakeConsumer:
+        made.append(FakeConsumer(records))
+        return made[-1]
+
+    reader = TombstoneReader("unused", "privacy.tombstones.v1", Tombstones(), factory)
+    assert reader.catch_up() == 1
+
+    def down(partitions: list[Any]) -> dict[Any, int]:
+        raise OSError("broker restarted")
+
+    made[0].end_offsets = down  # type: ignore[method-assign]
+    with pytest.raises(OSError):
+        reader.catch_up()
+    assert made[0].closed and len(made) == 1
+    records.append(Record(b"p1:bb", b"{}"))
+    reader.catch_up()
+    assert len(made) == 2 and "p1:bb" in reader.tombstones and "p1:aa" in reader.tombstones
+
+
 class FlakyReader(TombstoneReader):
     def __init__(self) -> None:
         super().__init__("unused", "t", Tombstones(), lambda: None)
