@@ -10,6 +10,8 @@ from typing import Any
 
 from kafka import KafkaProducer
 
+from common.kafkaclients import RECONNECT
+
 
 @dataclass(frozen=True)
 class Item:
@@ -34,7 +36,9 @@ class Traffic(threading.Thread):
         self._again: deque[Item] = deque()
         self._lock = threading.Lock()
         self._halt = threading.Event()
-        self._producer = KafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=5)
+        self._producer = KafkaProducer(
+            bootstrap_servers=bootstrap, acks="all", linger_ms=5, **RECONNECT
+        )
 
     def run(self) -> None:
         started = time.monotonic()

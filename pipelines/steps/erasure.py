@@ -24,6 +24,7 @@ from typing import Any
 from kafka import KafkaConsumer, TopicPartition
 from pydantic import SecretStr
 
+from common.kafkaclients import RECONNECT
 from common.privacy import TOMBSTONE_TOPIC, Pseudonymiser
 from common.retry import Retryable
 from common.settings import KafkaSettings
@@ -112,6 +113,7 @@ class TombstoneReader:
                 # seconds (the guard then uses its recent set), not hold the batch path
                 # for the client's default 30 s after the broker is back.
                 request_timeout_ms=5_000,
+                **RECONNECT,
             )
         )
         self._consumer: Any = None

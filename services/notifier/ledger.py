@@ -30,6 +30,7 @@ from typing import Any
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 from kafka.errors import KafkaError
 
+from common.kafkaclients import RECONNECT
 from common.retry import Retryable
 from services.notifier.render import Email
 
@@ -67,6 +68,7 @@ class KafkaLedger:
             enable_auto_commit=False,
             auto_offset_reset="earliest",
             client_id="earshot-notifier-ledger",
+            **RECONNECT,
         )
         partitions = reader.partitions_for_topic(self._topic)
         if not partitions:

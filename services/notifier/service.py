@@ -26,6 +26,7 @@ from kafka.errors import KafkaError
 
 from common.bulk import BulkIndexer
 from common.elastic import async_es_client, install_templates_async
+from common.kafkaclients import RECONNECT
 from common.logsummary import ongoing_outage
 from common.retry import Retryable, RetryPolicy, retry_async
 from common.routing.load import load_routing
@@ -73,6 +74,7 @@ class Producer:
                 acks="all",
                 linger_ms=5,
                 bootstrap_timeout_ms=CONNECT_TIMEOUT_MS,
+                **RECONNECT,
             )
 
     def send(self, topic: str, **kwargs: Any) -> Any:
@@ -296,6 +298,7 @@ class NotifierService:
             heartbeat_interval_ms=int(s.session_timeout_s * 1000 / 5),
             client_id="earshot-notifier",
             enable_auto_commit=False,
+            **RECONNECT,
             auto_offset_reset="earliest",
             max_poll_records=200,
             metadata_max_age_ms=30_000,

@@ -24,6 +24,7 @@ from kafka.codec import has_lz4
 from kafka.errors import KafkaError
 
 from common.dedupe import partition_key
+from common.kafkaclients import RECONNECT
 from common.settings import KafkaSettings
 from schemas.codec import encode
 from schemas.deadletter import (
@@ -131,6 +132,7 @@ class MentionProducer:
             "linger_ms": 5,
             "retries": 2**31 - 1,
             "max_in_flight_requests_per_connection": 5,
+            **RECONNECT,
         }
         if transactional_id:
             config["transactional_id"] = transactional_id
