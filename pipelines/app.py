@@ -52,6 +52,9 @@ logging.getLogger("elastic_transport").setLevel(logging.ERROR)
 
 settings = load_settings(PipelineSettings)
 summarise_outages()  # one line per Kafka/Elasticsearch outage, not one per reconnect attempt
+# kafka-python serves only the tombstone reader here; its INFO lines (bootstrap, IO loop,
+# metadata) on every reconnect are noise beside Faust's own, so only its warnings show.
+logging.getLogger("kafka").setLevel(logging.WARNING)
 try:
     check_topics(settings)
 except TopologyError as exc:
