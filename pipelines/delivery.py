@@ -20,9 +20,10 @@ id), and a partition with no committed offset is seeked to where the group's
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 import faust
+from faust.tables.manager import TableManager
 from faust.transport.drivers import aiokafka as aiokafka_driver
 from faust.types import TP, TransportT
 from mode.utils.queues import ThrowableQueue
@@ -53,8 +54,30 @@ class _Transport(aiokafka_driver.Transport):
     Consumer = _SeekEveryPartitionConsumer
 
 
+class _TableManager(TableManager):
+    """Faust's table manager whose changelog queue is cleared on resume, as Faust made it.
+
+    The queue is recovery's own (recovery re-reads changelogs from the offsets it builds);
+    with the streams' keep-on-resume rule applied to it too, a worker taking over a dead
+    peer's partitions could wait forever for changelog events.
+    """
+
+    @property
+    def changelog_queue(self) -> ThrowableQueue[Any]:
+        if self._changelog_queue is None:
+            app = cast(faust.App, self.app)
+            self._changelog_queue = faust.App.FlowControlQueue(
+                app, maxsize=app.conf.stream_buffer_maxsize, clear_on_resume=True
+            )
+        return self._changelog_queue
+
+
 class AtLeastOnceApp(faust.App):
     """``faust.App`` whose streams never drop a record they were handed, across rebalances."""
+
+    def __init__(self, id: str, **options: Any) -> None:
+        options.setdefault("TableManager", _TableManager)
+        super().__init__(id, **options)
 
     def FlowControlQueue(  # noqa: N802  (Faust's name)
         self, maxsize: int | None = None, *, clear_on_resume: bool = False

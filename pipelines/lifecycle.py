@@ -14,8 +14,9 @@ import logging
 import os
 import signal
 import threading
+import time
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, cast
 
 import faust
 
@@ -36,6 +37,21 @@ class WorkerApp(AtLeastOnceApp):
         super().__init__(id, **options)
         self.shutdown_grace = shutdown_grace
         self._closers: list[tuple[str, Closer]] = []
+        self._stall = RecoveryStall()
+        self.timer(interval=RecoveryStall.check_every_s)(self._watch_recovery)
+
+    async def _watch_recovery(self) -> None:
+        """Restart a table recovery that has stopped moving (see :class:`RecoveryStall`)."""
+        recovery = cast(Any, self.tables).recovery  # TableManagerT does not declare it
+        remaining = recovery.active_remaining_total() if recovery.in_recovery else 0
+        if self._stall.stuck(remaining, time.monotonic()):
+            log.warning(
+                "table recovery made no progress for %.0fs with %d changelog records to "
+                "read: restarting it",
+                RecoveryStall.patience_s,
+                remaining,
+            )
+            recovery.signal_recovery_start.set()
 
     def close_on_stop(self, name: str, closer: Closer) -> None:
         """Run ``closer`` when the app stops, after the consumer and the agents."""
@@ -58,6 +74,36 @@ def _hard_exit(grace: float) -> None:
     )
     logging.shutdown()
     os._exit(0)
+
+
+class RecoveryStall:
+    """Tells when a table recovery has stopped moving.
+
+    Faust 0.15.3 can leave a recovery waiting for changelog events that never come (seen
+    when a worker took over a killed peer's partitions mid-stream: every changelog
+    partition "no event received" for minutes). Restarting the recovery, as a rebalance
+    would, seeks and resumes those partitions again.
+    """
+
+    check_every_s: float = 5.0
+    patience_s: float = 30.0
+
+    def __init__(self) -> None:
+        self._last: tuple[int, float] | None = None
+
+    def stuck(self, remaining: int, now: float) -> bool:
+        """True when ``remaining`` (records left to read) stayed the same, above zero, for
+        ``patience_s``; the clock then starts again."""
+        if remaining <= 0:
+            self._last = None
+            return False
+        if self._last is None or self._last[0] != remaining:
+            self._last = (remaining, now)
+            return False
+        if now - self._last[1] >= self.patience_s:
+            self._last = (remaining, now)
+            return True
+        return False
 
 
 class Worker(faust.Worker):
