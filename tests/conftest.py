@@ -100,10 +100,9 @@ def _drop_prefix(stack: dict[str, str], prefix: str) -> None:
         finally:
             admin.close()
         with Elasticsearch(stack["EARSHOT_ES_URL"], request_timeout=60) as client:
-            # Indices by name: the cluster refuses wildcard deletes (destructive_requires_name).
-            names = list(client.indices.get(index=f"{prefix}*", expand_wildcards="all"))
-            for start in range(0, len(names), 50):
-                client.indices.delete(index=",".join(names[start : start + 50]))
+            client.indices.delete(
+                index=f"{prefix}*", expand_wildcards="all", ignore_unavailable=True
+            )
             client.options(ignore_status=404).indices.delete_index_template(name=f"{prefix}*")
     except Exception as exc:
         warnings.warn(f"could not drop test prefix {prefix}: {exc}", stacklevel=1)
