@@ -35,17 +35,21 @@ def exit_code(worker: Worker, timeout: float) -> int:
     return worker.process.wait(timeout=timeout)
 
 
-def test_the_worker_refuses_to_start_when_a_topic_is_missing(
-    kafka_bootstrap: str, es_url: str, unique_prefix: str, tmp_path: Path
-) -> None:
-    worker = Worker(kafka_bootstrap, es_url, unique_prefix, tmp_path)
+def refused_start(worker: Worker) -> str:
+    """Start ``worker``, assert it exits with an error within 120 s, and return its log."""
     worker.start()
     try:
         code = exit_code(worker, 120)
     finally:
         worker.stop()
-    log = worker.log_path.read_text(errors="replace")
     assert code != 0
+    return worker.log_path.read_text(errors="replace")
+
+
+def test_the_worker_refuses_to_start_when_a_topic_is_missing(
+    kafka_bootstrap: str, es_url: str, unique_prefix: str, tmp_path: Path
+) -> None:
+    log = refused_start(Worker(kafka_bootstrap, es_url, unique_prefix, tmp_path))
     assert f"{unique_prefix}mentions.raw.v1 is missing" in log, log[-2000:]
     assert "earshot topics" in log
 
@@ -60,14 +64,7 @@ def test_the_worker_refuses_a_raw_topic_with_the_wrong_partition_count(
         admin.close()
     others = [name for name in DECLARED if name != "mentions.raw.v1"]
     ensure_topics(kafka_bootstrap, prefix=unique_prefix, names=others)
-    worker = Worker(kafka_bootstrap, es_url, unique_prefix, tmp_path)
-    worker.start()
-    try:
-        code = exit_code(worker, 120)
-    finally:
-        worker.stop()
-    log = worker.log_path.read_text(errors="replace")
-    assert code != 0
+    log = refused_start(Worker(kafka_bootstrap, es_url, unique_prefix, tmp_path))
     assert f"{unique_prefix}mentions.raw.v1 has 1 partitions, declared 4" in log, log[-2000:]
 
 
