@@ -1,4 +1,5 @@
-"""How a worker stops: promptly on SIGTERM in every state, closing the clients it opened.
+"""How a worker stops and recovers: promptly on SIGTERM in every state, closing the clients
+it opened; a table recovery that stops moving is restarted (:class:`RecoveryStall`).
 
 Faust stops gracefully: it waits for the batches in hand to be acknowledged
 and commits. A batch held by a down dependency (Elasticsearch retried forever)
